@@ -1,0 +1,285 @@
+"""``ttfs-deploy``: the command line. Thin: parse, call the library, print.
+
+Every error a user can cause ends as one line on stderr (``error: <problem>; <fix>``) and a
+non-zero exit code (1; 2 for usage errors, as click does).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ttfs_deploy.errors import TTFSError
+
+console = Console()
+DATA_HELP = "digits | fashion-mnist | mnist | FILE.npz (default: the data set the model was trained on)"
+
+
+class Group(click.Group):
+    """Turns TTFSError into a one-line message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TTFSError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ttfs-deploy")
+def cli() -> None:
+    """Time-to-first-spike SNNs from training to Loihi-class hardware."""
+
+
+def _write_json(path: Optional[str], data: dict) -> None:
+    if path:
+        from ttfs_deploy.io_utils import write_json
+
+        write_json(path, data)
+        console.print(f"wrote {path}")
+
+
+def _dataset(name: Optional[str], net, data_dir: Optional[str], samples: Optional[int], split: str = "test"):
+    from ttfs_deploy.data.datasets import load_dataset
+
+    name = name or net.metadata.get("dataset")
+    if not name:
+        raise TTFSError("the model does not record its data set", "pass --data")
+    return load_dataset(name, split, data_dir).head(samples)
+
+
+@cli.command()
+@click.option("--out", default="demo-out", show_default=True, help="output folder")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write the summary here")
+@click.option("--lava-samples", default=20, show_default=True, type=click.IntRange(1), help="test samples run on Lava")
+@click.option("--epochs", type=click.IntRange(1), help="override the demo's training epochs")
+def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional[int]) -> None:
+    """Train, compile, run (eventsim + Lava), verify and report on the digits data set."""
+    from ttfs_deploy.demo import run_demo
+
+    summary = run_demo(out, lava_samples=lava_samples, epochs=epochs, console=console)
+    _write_json(json_path, summary)
+    if summary["verify"]["mismatches"]:
+        raise TTFSError(f"{summary['verify']['mismatches']} spike-time mismatches between backends",
+                        "report this as a bug with demo-out/summary.json")
+
+
+@cli.command(name="train")
+@click.option("--data", "data_name", required=True, help="digits | fashion-mnist | mnist | FILE.npz")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
+@click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
+@click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
+@click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--limit", type=click.IntRange(1), help="use only the first N training samples")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--init", type=click.Choice(["ettfs", "kaiming"]), default="ettfs", show_default=True)
+@click.option("--norm", type=click.Choice(["ws", "none"]), default="ws", show_default=True,
+              help="weight standardization + learnable affine, or none")
+@click.option("--decoder", type=click.Choice(["twd", "count", "first"]), default="twd", show_default=True)
+@click.option("--init-gain", type=float, default=0.02, show_default=True, help="Var(W) = gain * T / fan_in")
+@click.option("--dropout", type=float, default=0.2, show_default=True, help="hidden spike dropout")
+@click.option("--jitter", type=click.IntRange(0), default=1, show_default=True, help="input spike-time jitter (steps)")
+@click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
+@click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
+def train_cmd(data_name, data_dir, arch, T, method, epochs, batch_size, lr, limit, seed, init, norm, decoder,
+              init_gain, dropout, jitter, resume, device, output) -> None:
+    """Train a TTFS network with BPTT (the ETTFS recipe)."""
+    import torch
+
+    from ttfs_deploy.data.datasets import load_dataset
+    from ttfs_deploy.model.arch import DEFAULT_ARCH
+    from ttfs_deploy.model.network import ModelConfig
+    from ttfs_deploy.train.bptt import TrainConfig, train
+
+    train_data = load_dataset(data_name, "train", data_dir).head(limit)
+    test_data = load_dataset(data_name, "test", data_dir)
+    n_classes = int(max(train_data.y.max(), test_data.y.max())) + 1
+    arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
+    config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, init=init,
+                         norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter)
+    meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
+    record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
+                   on_epoch=lambda r: console.print(
+                       f"epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
+                       f"test {r['test_accuracy']:.4f} decision step {r['latency_steps_mean']:.2f} "
+                       f"({r['samples_per_second']:.0f} samples/s)"))
+    console.print(f"wrote {output} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
+
+
+@cli.command(name="compile")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--target", required=True, help="loihi | loihi2 | PROFILE.toml")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="MODEL.nir (default: next to MODEL)")
+@click.option("--float-nir", type=click.Path(dir_okay=False), help="also write the folded float graph")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the compile report")
+@click.option("--data", "data_name", help="measure float vs integer accuracy on this data set's test split")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--samples", type=click.IntRange(1), help="test samples for the accuracy check")
+def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir, samples) -> None:
+    """Fold, quantize, map time steps and place MODEL.pt for a target; write a NIR file."""
+    from pathlib import Path
+
+    from ttfs_deploy.compile.pipeline import compile_model, report
+    from ttfs_deploy.hw.profile import load_profile
+    from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, write_graph
+    from ttfs_deploy.model.checkpoint import load_checkpoint
+
+    profile = load_profile(target)
+    net_model, meta = load_checkpoint(model)
+    floatnet, net = compile_model(net_model, profile)
+    if meta.get("dataset"):
+        net.metadata["dataset"] = str(meta["dataset"])
+    accuracy = {}
+    if data_name:
+        from ttfs_deploy.backends.run import run_backend
+        from ttfs_deploy.train.evaluate import evaluate
+
+        data = _dataset(data_name, net, data_dir, samples)
+        accuracy = {"float": evaluate(net_model, data)["accuracy"],
+                    "integer": run_backend(net, "eventsim", data)["accuracy"], "samples": len(data)}
+    rep = report(net, accuracy)
+    output = output or str(Path(model).with_suffix(".nir"))
+    write_graph(int_to_nir(net), output)
+    if float_nir:
+        write_graph(float_to_nir(floatnet), float_nir)
+    table = Table(title=f"{model} -> {output} ({profile.name}: {rep.cores_used} cores, {rep.chips_used} chip, "
+                        f"{rep.total_steps} steps)")
+    for col in ("layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "quant err",
+                "worst |v|", "bound by"):
+        table.add_column(col, justify="right")
+    for layer in rep.layers:
+        table.add_row(layer["name"] + (f" ({layer['provenance']})" if layer["provenance"] else ""),
+                      str(layer["neurons"]), str(layer["synapses"]), str(layer["cores"]), str(layer["weight_bits"]),
+                      str(layer["weight_exp"]), str(layer["vth"]), str(layer["hop_delay"]),
+                      f"{layer['quant_error']:.2%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%} of 2^23",
+                      layer["binding_constraint"])
+    console.print(table)
+    if accuracy:
+        console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
+                      f"integer (eventsim) {accuracy['integer']:.4f}")
+    _write_json(json_path, rep.to_dict())
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--backend", type=click.Choice(["eventsim", "lava"]), default="eventsim", show_default=True)
+@click.option("--data", "data_name", help=DATA_HELP)
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--samples", type=click.IntRange(1), help="first N test samples (default: all)")
+@click.option("--early-exit", is_flag=True, help="stop each sample at its first output spike (eventsim)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False))
+def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> None:
+    """Run a compiled MODEL.nir on a test split with one backend."""
+    from ttfs_deploy.backends.run import run_backend
+    from ttfs_deploy.ir.nir_io import read_int
+
+    net = read_int(model)
+    data = _dataset(data_name, net, data_dir, samples)
+    result = run_backend(net, backend, data, progress=True, early_exit=early_exit)
+    console.print(f"{backend}: accuracy {result['accuracy']:.4f} on {result['samples']} {result['dataset']} samples, "
+                  f"mean decision step {result['latency_steps_mean']}, {result['synops_per_sample']:.0f} synops/sample, "
+                  f"{result['seconds']:.2f} s")
+    _write_json(json_path, result)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", "data_name", help=DATA_HELP)
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--samples", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--no-lava", is_flag=True, help="compare torch integer mode with eventsim only")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False))
+def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
+    """Check that every neuron's first-spike time agrees: torch (integer) vs eventsim vs Lava."""
+    from ttfs_deploy.data.encoders import encode
+    from ttfs_deploy.ir.nir_io import read_int
+    from ttfs_deploy.verify.compare import verify_network
+
+    net = read_int(model)
+    data = _dataset(data_name, net, data_dir, samples)
+    times = encode(net.encoder, data.x, net.T)
+    rep = verify_network(net, times, backends=("torch",) if no_lava else ("torch", "lava"), progress=True)
+    table = Table(title=f"first-spike agreement on {rep.samples} samples (reference: eventsim)")
+    for col in ("layer", "neurons", *[f"mismatches {b}" for b in rep.backends[1:]]):
+        table.add_column(col, justify="right")
+    for layer in rep.layers:
+        table.add_row(layer["name"], str(layer["neurons"]), *[str(layer[f"mismatches_{b}"]) for b in rep.backends[1:]])
+    console.print(table)
+    console.print(f"{rep.neurons_compared} neuron comparisons, {rep.mismatches} mismatches"
+                  + (f", Lava {rep.lava_seconds_per_sample:.3f} s/sample" if rep.lava_seconds_per_sample else ""))
+    _write_json(json_path, rep.to_dict())
+    if rep.mismatches or not rep.predictions_agree:
+        raise TTFSError(f"{rep.mismatches} first-spike mismatches", "see the table above; this is a bug to report")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--profile", default="loihi", show_default=True, help="loihi | loihi-sanafe | loihi2 | PROFILE.toml")
+@click.option("--data", "data_name", help=DATA_HELP)
+@click.option("--data-dir", type=click.Path(file_okay=False))
+@click.option("--samples", type=click.IntRange(1), help="first N test samples (default: all)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False))
+@click.option("--md", "md_path", type=click.Path(dir_okay=False), help="write a Markdown report")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="write a self-contained HTML report")
+def energy(model, profile, data_name, data_dir, samples, json_path, md_path, html_path) -> None:
+    """Synaptic ops, spikes, neuron updates, energy and latency per layer, vs the same ANN."""
+    from ttfs_deploy.data.encoders import encode
+    from ttfs_deploy.energy import report as energy_report_mod
+    from ttfs_deploy.ir.nir_io import read_int
+    from ttfs_deploy.backends.run import check_compatible
+
+    net = read_int(model)
+    data = _dataset(data_name, net, data_dir, samples)
+    check_compatible(net, data)
+    times = encode(net.encoder, data.x, net.T)
+    rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, profile)
+    console.print(energy_report_mod.render_table(rep))
+    if json_path:
+        _write_json(json_path, energy_report_mod.to_json(rep))
+    if md_path:
+        from ttfs_deploy.io_utils import write_text
+
+        write_text(md_path, energy_report_mod.to_markdown(rep))
+        console.print(f"wrote {md_path}")
+    if html_path:
+        from ttfs_deploy.energy.html import write_html
+
+        write_html(rep, sim, sim_early, net, html_path)
+        console.print(f"wrote {html_path}")
+
+
+@cli.command()
+def profiles() -> None:
+    """List the shipped hardware profiles."""
+    from ttfs_deploy.hw.profile import list_profiles, load_profile
+
+    table = Table(title="hardware profiles (hardware_profiles/*.toml)")
+    for col in ("name", "kind", "cores/chip", "neurons/core", "energy source"):
+        table.add_column(col)
+    for name in list_profiles():
+        p = load_profile(name)
+        table.add_row(p.name, p.kind, str(p.limits.get("cores_per_chip", "-")), str(p.limits.get("neurons_per_core", "-")),
+                      str(p.energy.get("source", "-")))
+    console.print(table)
+
+
+def main() -> None:
+    cli(prog_name="ttfs-deploy")
+
+
+if __name__ == "__main__":
+    main()

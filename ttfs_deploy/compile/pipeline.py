@@ -1,0 +1,63 @@
+"""The whole compile: checkpoint -> fold -> quantize -> time-step map -> place -> report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from ttfs_deploy.compile.fold import fold_model
+from ttfs_deploy.compile.placement import place
+from ttfs_deploy.compile.quantize import quantize_network
+from ttfs_deploy.hw.profile import HardwareProfile
+from ttfs_deploy.ir.network import FloatNetwork, IntNetwork
+from ttfs_deploy.model.network import TTFSNet
+
+
+@dataclass
+class CompileReport:
+    """What ``ttfs-deploy compile --json`` writes (schema in docs/cli.md)."""
+
+    target: str
+    total_steps: int
+    T: int
+    cores_used: int
+    chips_used: int
+    layers: List[Dict[str, Any]] = field(default_factory=list)
+    accuracy: Dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"target": self.target, "T": self.T, "total_steps": self.total_steps,
+                "cores_used": self.cores_used, "chips_used": self.chips_used,
+                "layers": self.layers, "accuracy": self.accuracy}
+
+
+def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
+    """Quantize, map time and place a folded network."""
+    net = quantize_network(floatnet, profile)
+    net.placement = place(net, profile)
+    return net
+
+
+def compile_model(model: TTFSNet, profile: HardwareProfile) -> tuple[FloatNetwork, IntNetwork]:
+    """Fold ``model`` and compile it for ``profile``; returns (float graph, deployable network)."""
+    floatnet = fold_model(model)
+    return floatnet, compile_float(floatnet, profile)
+
+
+def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> CompileReport:
+    """Per-layer summary of a compiled network."""
+    layers = []
+    for layer, placed in zip(net.layers, net.placement):
+        layers.append({"name": layer.name, "kind": layer.kind, "neurons": layer.n_neurons,
+                       "synapses": placed["synapses"], "cores": placed["cores"],
+                       "first_core": placed["first_core"], "fan_in": placed["fan_in"],
+                       "weight_bits": layer.info["weight_bits_used"], "weight_exp": layer.weight_exp,
+                       "scale": layer.scale, "vth": layer.vth, "hop_delay": layer.hop_delay,
+                       "quant_error": layer.info["quant_error"],
+                       "binding_constraint": layer.info["binding_constraint"],
+                       "max_abs_v": layer.info["max_abs_v"], "v_limit": layer.info["v_limit"],
+                       "max_step_input": layer.info["max_step_input"],
+                       "provenance": layer.info.get("provenance", "")})
+    cores = sum(p["cores"] for p in net.placement)
+    chips = 1 + max((p["chip"] for p in net.placement), default=0)
+    return CompileReport(net.target, net.total_steps, net.T, cores, chips, layers, accuracy or {})

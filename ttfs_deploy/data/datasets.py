@@ -1,0 +1,143 @@
+"""Datasets as float32 images in [0, 1], channel-first ``(N, C, H, W)``, with int64 labels.
+
+Sources:
+
+* ``digits``: scikit-learn's 8x8 digits (1,797 images, shipped with scikit-learn). Fixed split:
+  a stratified 75 / 25 split with seed 0 (1,347 train, 450 test).
+* ``fashion-mnist`` / ``mnist``: the standard IDX files (``train-images-idx3-ubyte[.gz]`` ...),
+  looked up in ``--data-dir``, then ``$TTFS_DATA_DIR/<name>``, then
+  ``/usr/share/datasets/<name>`` (Debian's ``dataset-fashion-mnist`` package).
+* ``FILE.npz``: arrays ``x_train, y_train, x_test, y_test``; images ``(N, H, W)`` or
+  ``(N, C, H, W)``, integers are scaled by their maximum to [0, 1].
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+import numpy as np
+
+from ttfs_deploy.errors import TTFSError
+
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+SYSTEM_DIRS = {"fashion-mnist": "/usr/share/datasets/fashion-mnist", "mnist": "/usr/share/datasets/mnist"}
+
+
+@dataclass
+class Dataset:
+    """Images ``x`` (float32 in [0, 1], ``(N, C, H, W)``) and labels ``y`` (int64)."""
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def input_shape(self) -> Tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def head(self, n: Optional[int]) -> "Dataset":
+        """The first ``n`` samples (all when ``n`` is None)."""
+        if n is None:
+            return self
+        return Dataset(self.name, self.x[:n], self.y[:n])
+
+
+def load_dataset(name: str, split: str = "train", data_dir: Optional[str] = None) -> Dataset:
+    """Load ``split`` (``train`` or ``test``) of ``name`` (digits, fashion-mnist, mnist, FILE.npz)."""
+    if split not in ("train", "test"):
+        raise TTFSError(f"unknown split {split!r}", "use 'train' or 'test'")
+    if name == "digits":
+        return _digits(split)
+    if name in ("fashion-mnist", "mnist"):
+        return _idx(name, split, data_dir)
+    if name.endswith(".npz"):
+        return _npz(name, split)
+    raise TTFSError(f"unknown data set {name!r}", "use digits, fashion-mnist, mnist or a FILE.npz")
+
+
+def _digits(split: str) -> Dataset:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = (bunch.images / 16.0).astype(np.float32)[:, None]
+    y = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, random_state=0, stratify=y)
+    return Dataset("digits", *((x_tr, y_tr) if split == "train" else (x_te, y_te)))
+
+
+def _find_idx_dir(name: str, data_dir: Optional[str]) -> Path:
+    candidates = []
+    if data_dir:
+        candidates += [Path(data_dir), Path(data_dir) / name]
+    if os.environ.get("TTFS_DATA_DIR"):
+        candidates += [Path(os.environ["TTFS_DATA_DIR"]) / name, Path(os.environ["TTFS_DATA_DIR"])]
+    candidates.append(Path(SYSTEM_DIRS[name]))
+    for directory in candidates:
+        if _idx_path(directory, IDX_FILES["test"][0]) is not None:
+            return directory
+    fix = ("run `apt-get install dataset-fashion-mnist` or pass --data-dir with the IDX files"
+           if name == "fashion-mnist" else "pass --data-dir DIR holding the standard MNIST IDX files")
+    where = ", ".join(str(c) for c in candidates)
+    raise TTFSError(f"{name} IDX files not found (looked in {where})", fix)
+
+
+def _idx_path(directory: Path, stem: str) -> Optional[Path]:
+    for candidate in (directory / stem, directory / (stem + ".gz"),
+                      directory / stem.replace("-idx", ".idx")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) into a uint8 array."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise TTFSError(f"{path} is not an unsigned-byte IDX file", "check the download")
+    ndim = raw[3]
+    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise TTFSError(f"{path} is truncated ({data.size} of {int(np.prod(dims))} values)",
+                        "download it again")
+    return data.reshape(dims)
+
+
+def _idx(name: str, split: str, data_dir: Optional[str]) -> Dataset:
+    directory = _find_idx_dir(name, data_dir)
+    images_stem, labels_stem = IDX_FILES[split]
+    images_path, labels_path = _idx_path(directory, images_stem), _idx_path(directory, labels_stem)
+    if images_path is None or labels_path is None:
+        raise TTFSError(f"{name} {split} split missing in {directory}", "add the IDX files of that split")
+    x = read_idx(images_path).astype(np.float32)[:, None] / 255.0
+    y = read_idx(labels_path).astype(np.int64)
+    return Dataset(name, x, y)
+
+
+def _npz(path: str, split: str) -> Dataset:
+    if not Path(path).is_file():
+        raise TTFSError(f"data file {path} not found", "check the path")
+    with np.load(path, allow_pickle=False) as archive:
+        keys = (f"x_{split}", f"y_{split}")
+        missing = [k for k in keys if k not in archive]
+        if missing:
+            raise TTFSError(f"{path} lacks arrays {missing}", "save x_train, y_train, x_test, y_test")
+        x, y = archive[keys[0]], archive[keys[1]].astype(np.int64)
+    if x.ndim == 3:
+        x = x[:, None]
+    if np.issubdtype(x.dtype, np.integer):
+        x = x.astype(np.float32) / max(1, int(x.max()))
+    return Dataset(Path(path).stem, x.astype(np.float32), y)

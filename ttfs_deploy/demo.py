@@ -1,0 +1,127 @@
+"""The end-to-end demo on the embedded digits data: train, compile, run, verify, report.
+
+Every stage is the real one: the torch trainer, the compiler for the ``loihi2`` profile, the
+event simulator over the whole test split, Lava (``Loihi2SimCfg(select_tag="fixed_pt")``) on
+the first ``lava_samples`` test samples, spike-time verification and the energy report.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from ttfs_deploy.backends.run import run_backend
+from ttfs_deploy.compile.pipeline import compile_model, report as compile_report
+from ttfs_deploy.data.datasets import load_dataset
+from ttfs_deploy.data.encoders import encode
+from ttfs_deploy.energy.accounting import account
+from ttfs_deploy.backends.eventsim.simulator import EventSim
+from ttfs_deploy.hw.profile import load_profile
+from ttfs_deploy.io_utils import write_json
+from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_graph
+from ttfs_deploy.model.checkpoint import load_checkpoint
+from ttfs_deploy.model.network import ModelConfig
+from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train.evaluate import evaluate
+from ttfs_deploy.verify.compare import verify_network
+
+#: The demo's model and schedule (chosen by measured digits test accuracy, see docs/BENCHMARKS.md).
+DEMO_MODEL = dict(arch="FC256-FC10", T=16, init_gain=0.02, logit_scale=20.0, dropout=0.2)
+DEMO_TRAIN = dict(epochs=60, batch_size=64, lr=2e-3, jitter=1, seed=0)
+
+
+def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int] = None,
+             target: str = "loihi2", energy_profile: str = "loihi",
+             console: Optional[Console] = None) -> Dict[str, Any]:
+    """Run the whole pipeline into ``out``; returns the summary also written to summary.json."""
+    console = console or Console()
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    train_data, test_data = load_dataset("digits", "train"), load_dataset("digits", "test")
+
+    console.rule("[bold]1. train (digits, ETTFS recipe)")
+    config = ModelConfig(input_shape=train_data.input_shape, n_classes=10, **DEMO_MODEL)
+    tcfg = TrainConfig(**dict(DEMO_TRAIN, epochs=epochs or DEMO_TRAIN["epochs"]))
+    model_path = str(out_dir / "model.pt")
+    meta = {"dataset": "digits", "command": "ttfs-deploy demo"}
+    train(config, train_data, test_data, tcfg, model_path, meta=meta)
+    model, _ = load_checkpoint(model_path)
+    float_eval = evaluate(model, test_data)
+    console.print(f"float test accuracy {float_eval['accuracy']:.4f}, mean decision step "
+                  f"{float_eval['latency_steps_mean']:.2f}")
+
+    console.rule(f"[bold]2. compile for {target}")
+    profile = load_profile(target)
+    floatnet, net = compile_model(model, profile)
+    net.metadata["dataset"] = "digits"
+    write_graph(float_to_nir(floatnet), str(out_dir / "model.float.nir"))
+    nir_path = str(out_dir / "model.nir")
+    write_graph(int_to_nir(net), nir_path)
+    net = read_int(nir_path)  # everything below runs what the file says
+    comp = compile_report(net).to_dict()
+    write_json(str(out_dir / "compile.json"), comp)
+    console.print(f"{nir_path}: {len(net.layers)} layers, {comp['cores_used']} cores, "
+                  f"total steps {net.total_steps} (T={net.T} + hop delays)")
+
+    console.rule("[bold]3. event simulator (whole test split)")
+    eventsim = run_backend(net, "eventsim", test_data)
+    console.print(f"eventsim accuracy {eventsim['accuracy']:.4f} on {eventsim['samples']} samples "
+                  f"in {eventsim['seconds']:.2f} s")
+
+    console.rule(f"[bold]4. Lava fixed_pt + verify ({lava_samples} samples)")
+    subset = test_data.head(lava_samples)
+    times = encode(net.encoder, subset.x, net.T)
+    verify = verify_network(net, times, backends=("torch", "lava"), progress=True)
+    lava_acc = float((verify.predictions["lava"] == subset.y).mean())
+    console.print(f"Lava accuracy {lava_acc:.4f} on {len(subset)} samples, "
+                  f"{verify.lava_seconds_per_sample:.3f} s/sample; mismatches {verify.mismatches} "
+                  f"of {verify.neurons_compared} neuron comparisons")
+
+    console.rule(f"[bold]5. energy ({energy_profile}) vs ANN (45 nm)")
+    all_times = encode(net.encoder, test_data.x, net.T)
+    sim = EventSim(net).run(all_times)
+    energy = account(net, sim, load_profile(energy_profile), load_profile("cmos45"))
+    print_energy(console, energy)
+
+    summary = {
+        "dataset": "digits", "target": target, "model": model_path, "nir": nir_path,
+        "accuracy": {"float": float_eval["accuracy"], "eventsim": eventsim["accuracy"], "lava": lava_acc,
+                     "lava_samples": len(subset), "eventsim_samples": eventsim["samples"]},
+        "latency_steps_mean": eventsim["latency_steps_mean"],
+        "verify": verify.to_dict(),
+        "energy": energy.to_dict(),
+        "compile": comp,
+        "seconds": time.perf_counter() - t_start,
+    }
+    write_json(str(out_dir / "summary.json"), summary)
+    console.print(f"wrote {out_dir / 'summary.json'} in {summary['seconds']:.1f} s")
+    return summary
+
+
+def print_energy(console: Console, energy) -> None:
+    """Per-layer table (counts, energy) and the ANN comparison."""
+    try:
+        from ttfs_deploy.energy.report import render_table
+
+        console.print(render_table(energy))
+        return
+    except ImportError:
+        pass
+    from rich.table import Table
+
+    table = Table(title=f"per inference on {energy.profile}")
+    for col in ("layer", "neurons", "synapses", "spikes", "syn ops", "neuron updates", "energy (nJ)"):
+        table.add_column(col, justify="right")
+    for layer in energy.layers:
+        table.add_row(layer["name"], str(layer["neurons"]), str(layer["synapses"]), f"{layer['spikes']:.1f}",
+                      f"{layer['syn_ops']:.0f}", f"{layer['neuron_updates']:.0f}", f"{layer['energy_j'] * 1e9:.2f}")
+    console.print(table)
+    ann = energy.ann_baseline
+    console.print(f"SNN {energy.per_sample['energy_j'] * 1e9:.2f} nJ vs ANN {ann['macs']} MACs = "
+                  f"{ann['energy_j'] * 1e9:.2f} nJ (fp32, 45 nm)")

@@ -1,0 +1,49 @@
+"""Layer connectivity as sparse matrices ``(n_out, n_in)`` over flattened C-order neurons."""
+
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def conv_matrix(weight: np.ndarray, input_shape: Tuple[int, int, int], stride: Tuple[int, int],
+                padding: Tuple[int, int]) -> sp.csr_matrix:
+    """The 2-D convolution (cross-correlation, zero padding) as a CSR matrix.
+
+    Entry ``[o, i]`` is the weight from input neuron ``i = (ci, y, x)`` to output neuron
+    ``o = (co, oy, ox)``; positions falling in the padding are left out.
+    """
+    c_out, c_in, kh, kw = weight.shape
+    _, h, w = input_shape
+    h_out = (h + 2 * padding[0] - kh) // stride[0] + 1
+    w_out = (w + 2 * padding[1] - kw) // stride[1] + 1
+    co, oy, ox, ci, ky, kx = np.meshgrid(np.arange(c_out), np.arange(h_out), np.arange(w_out),
+                                         np.arange(c_in), np.arange(kh), np.arange(kw), indexing="ij")
+    iy = oy * stride[0] - padding[0] + ky
+    ix = ox * stride[1] - padding[1] + kx
+    keep = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    values = weight[co[keep], ci[keep], ky[keep], kx[keep]]
+    nonzero = values != 0
+    rows = ((co * h_out + oy) * w_out + ox)[keep][nonzero]
+    cols = ((ci * h + iy) * w + ix)[keep][nonzero]
+    return sp.csr_matrix((values[nonzero], (rows, cols)), shape=(c_out * h_out * w_out, c_in * h * w))
+
+
+def layer_matrix(layer) -> sp.csr_matrix:
+    """Sparse ``(n_out, n_in)`` matrix of a dense or conv layer's weights (zeros dropped)."""
+    if layer.kind == "dense":
+        m = sp.csr_matrix(np.asarray(layer.weight))
+        m.eliminate_zeros()
+        return m
+    return conv_matrix(np.asarray(layer.weight), tuple(layer.input_shape), tuple(layer.stride),
+                       tuple(layer.padding))
+
+
+def connections(layer) -> int:
+    """All synapses of the layer, zero weights included (NeuroBench's dense count per step)."""
+    if layer.kind == "dense":
+        return int(np.prod(layer.weight.shape))
+    ones = np.ones_like(np.asarray(layer.weight), dtype=np.int8)
+    return int(conv_matrix(ones, tuple(layer.input_shape), tuple(layer.stride), tuple(layer.padding)).nnz)

@@ -1,0 +1,36 @@
+"""The class decision every backend uses: first output spike wins.
+
+Matches the temporal-weighting decoder on fire-once outputs (earlier spike = larger weight).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def decode_prediction(first_spike: np.ndarray, v_spike: np.ndarray, v_final: np.ndarray,
+                      never: int = -1) -> np.ndarray:
+    """Class decision from the output layer: ``(..., n_classes)`` arrays in, ``(...)`` classes out.
+
+    * the earliest output spike wins (temporal weighting = first-spike-wins on fire-once outputs);
+    * among classes spiking at that same step, the largest membrane potential at the spike
+      (``v_spike``, before reset) wins, then the lowest class index;
+    * a sample with no output spike takes the largest final membrane potential ``v_final``.
+    """
+    first_spike = np.asarray(first_spike)
+    big = np.iinfo(np.int64).max
+    times = np.where(first_spike == never, big, first_spike).astype(np.int64)
+    earliest = times.min(axis=-1, keepdims=True)
+    v_at = np.where(times == earliest, np.asarray(v_spike, dtype=np.float64), -np.inf)
+    by_time = v_at.argmax(axis=-1)
+    silent = (earliest[..., 0] == big)
+    by_v = np.asarray(v_final).argmax(axis=-1)
+    return np.where(silent, by_v, by_time)
+
+
+def decision_step(first_spike: np.ndarray, never: int = -1) -> np.ndarray:
+    """Step of the earliest output spike per sample (early-exit latency), ``never`` if silent."""
+    first_spike = np.asarray(first_spike)
+    big = np.iinfo(np.int64).max
+    earliest = np.where(first_spike == never, big, first_spike).min(axis=-1)
+    return np.where(earliest == big, never, earliest)

@@ -1,0 +1,148 @@
+"""``TTFSNet``: a step-by-step TTFS network built from an architecture spec.
+
+Input: first-spike times from an encoder (``(B, n_inputs)``, -1 = silent) or their raster
+``(T, B, C, H, W)``. Each weight layer is followed by fire-once IF neurons (threshold 1);
+pooling acts on spikes. Zero synaptic delay: layer l sees layer l-1's spikes of the same step.
+
+Output decoders turn output spikes ``s[t, b, c]`` into logits ``scale * sum_t w_t s[t, b, c]``:
+
+* ``twd`` (temporal weighting, ETTFS): ``w_t = (T - t) / T``;
+* ``count``: ``w_t = 1``;
+* ``first``: ``w_t = 2 ** -t``.
+
+With fire-once outputs all three rank classes by first-spike time, so inference picks the
+earliest output spike (see :func:`ttfs_deploy.semantics.decode_prediction`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ttfs_deploy.model.arch import LayerSpec, parse_spec
+from ttfs_deploy.model.decoder import decode_prediction, decision_step
+from ttfs_deploy.model.layers import TTFSWeightLayer
+from ttfs_deploy.model.neuron import fire_once
+
+DECODERS = ("twd", "count", "first")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a :class:`TTFSNet` (JSON-able; stored in checkpoints)."""
+
+    arch: str
+    input_shape: Tuple[int, int, int]
+    n_classes: int
+    T: int = 16
+    encoder: str = "latency"
+    init: str = "ettfs"
+    norm: str = "ws"
+    decoder: str = "twd"
+    init_gain: float = 1.0
+    logit_scale: float = 10.0
+    threshold: float = 1.0
+    dropout: float = 0.0
+    extra: Dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["input_shape"] = list(self.input_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        d["input_shape"] = tuple(int(v) for v in d["input_shape"])
+        return cls(**d)
+
+
+class TTFSNet(nn.Module):
+    """The trainable TTFS network; ``forward`` returns logits, ``run`` every layer's spikes."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        if config.decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {config.decoder!r}")
+        self.specs: List[LayerSpec] = parse_spec(config.arch, config.n_classes)
+        self.layers = nn.ModuleList()
+        shape = tuple(config.input_shape)
+        for spec in self.specs:
+            if spec.kind == "conv":
+                layer = TTFSWeightLayer("conv", shape[0], spec.size, config.T, spec.kernel, spec.stride,
+                                        config.init, config.norm, config.init_gain)
+                self.layers.append(layer)
+                pad = spec.kernel // 2
+                shape = (spec.size, (shape[1] + 2 * pad - spec.kernel) // spec.stride + 1,
+                         (shape[2] + 2 * pad - spec.kernel) // spec.stride + 1)
+            elif spec.kind == "fc":
+                self.layers.append(TTFSWeightLayer("fc", int(np.prod(shape)), spec.size, config.T,
+                                                   init=config.init, norm=config.norm,
+                                                   gain=config.init_gain))
+                shape = (spec.size,)
+            else:
+                self.layers.append(nn.Identity())
+                shape = (shape[0], shape[1] // spec.size, shape[2] // spec.size)
+        self.layers_weighted = [s for s in self.specs if s.kind in ("conv", "fc")]
+        T = config.T
+        weights = {"twd": (T - torch.arange(T)) / T, "count": torch.ones(T),
+                   "first": 2.0 ** -torch.arange(T, dtype=torch.float32)}[config.decoder]
+        self.register_buffer("time_weights", weights.float())
+
+    def raster(self, times: torch.Tensor) -> torch.Tensor:
+        """(B, n_inputs) first-spike times -> (T, B, C, H, W) binary raster."""
+        steps = torch.arange(self.config.T, device=times.device).view(-1, 1, 1)
+        r = (times.unsqueeze(0) == steps).to(self.time_weights.dtype)
+        return r.view(self.config.T, times.shape[0], *self.config.input_shape)
+
+    def run(self, times: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Simulate; returns the spike rasters of every spiking layer ((T, B, ...) each), and the
+        output layer's final membrane potential and potential at its spike (B, n_classes)."""
+        x = self.raster(times)
+        T, B = x.shape[:2]
+        spikes: List[torch.Tensor] = []
+        v = v_spike = torch.zeros(0)
+        for spec, layer in zip(self.specs, self.layers):
+            flat = x.reshape(T * B, *x.shape[2:])
+            if spec.kind == "avgpool":
+                x = F.avg_pool2d(flat, spec.size).view(T, B, *F.avg_pool2d(flat[:1], spec.size).shape[1:])
+                continue
+            if spec.kind == "maxpool":
+                x = F.max_pool2d(flat, spec.size).view(T, B, *F.max_pool2d(flat[:1], spec.size).shape[1:])
+                continue
+            current = layer(flat)
+            current = current.view(T, B, *current.shape[1:])
+            x, v, v_spike = fire_once(current, self.config.threshold)
+            spikes.append(x)
+            if self.training and self.config.dropout > 0 and len(spikes) < len(self.layers_weighted):
+                keep = (torch.rand_like(x[0]) >= self.config.dropout).float()
+                x = x * keep / (1 - self.config.dropout)
+        return spikes, v, v_spike
+
+    def logits(self, out_spikes: torch.Tensor) -> torch.Tensor:
+        """Decoder: (T, B, n_classes) output spikes -> (B, n_classes) logits."""
+        return self.config.logit_scale * torch.einsum("tbc,t->bc", out_spikes, self.time_weights)
+
+    def forward(self, times: torch.Tensor) -> torch.Tensor:
+        spikes, _, _ = self.run(times)
+        return self.logits(spikes[-1])
+
+    @torch.no_grad()
+    def predict(self, times: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Predicted classes and the step of the first output spike (-1 if silent)."""
+        spikes, v, v_spike = self.run(times)
+        first = first_spike_times(spikes[-1]).cpu().numpy()
+        pred = decode_prediction(first, v_spike.cpu().numpy(), v.cpu().numpy())
+        return torch.as_tensor(pred), torch.as_tensor(decision_step(first))
+
+
+def first_spike_times(raster: torch.Tensor) -> torch.Tensor:
+    """(T, B, ...) spike raster -> (B, n) int64 first-spike steps, -1 where silent (flattened)."""
+    flat = raster.flatten(2)
+    return torch.where(flat.any(0), flat.argmax(0), torch.full_like(flat[0], -1, dtype=torch.long))

@@ -1,0 +1,140 @@
+"""BPTT training with the ETTFS recipe: Adam, cosine schedule, cross-entropy on decoded logits.
+
+Every epoch writes ``<out>.last.pt`` (model + optimizer + schedule + RNG state) and one JSON line
+to ``<out>.log.jsonl``; ``resume=True`` continues from ``<out>.last.pt``. Runs are deterministic
+for a fixed seed on the same machine and thread count.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ttfs_deploy.data.datasets import Dataset
+from ttfs_deploy.data.encoders import encode
+from ttfs_deploy.model.checkpoint import save_checkpoint
+from ttfs_deploy.model.network import ModelConfig, TTFSNet
+from ttfs_deploy.train.evaluate import evaluate
+
+
+@dataclass
+class TrainConfig:
+    """Optimization settings."""
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    augment_shift: int = 0
+    jitter: int = 0
+    device: str = "cpu"
+    progress: bool = True
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def random_shift(x: np.ndarray, max_shift: int, seed: int) -> np.ndarray:
+    """Translate each image (N, C, H, W) by up to ``max_shift`` pixels, zero fill (augmentation)."""
+    if max_shift <= 0:
+        return x
+    rng = np.random.default_rng(seed)
+    n, _, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, n))
+    rows = dy[:, None] + np.arange(h)[None, :]
+    cols = dx[:, None] + np.arange(w)[None, :]
+    return padded[np.arange(n)[:, None, None, None], np.arange(x.shape[1])[None, :, None, None],
+                  rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def jitter_times(times: np.ndarray, jitter: int, T: int, seed: int) -> np.ndarray:
+    """Move each input spike by a random integer step in [-jitter, jitter] (kept in 0..T-1)."""
+    if jitter <= 0:
+        return times
+    rng = np.random.default_rng(seed)
+    moved = np.clip(times + rng.integers(-jitter, jitter + 1, size=times.shape), 0, T - 1)
+    return np.where(times < 0, times, moved)
+
+
+def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cfg: TrainConfig,
+          out: str, meta: Optional[Dict[str, Any]] = None, resume: bool = False,
+          on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+    """Train and save ``out`` (the best-on-test final model is not selected: the last epoch is saved).
+
+    Returns the last epoch's log record.
+    """
+    seed_everything(cfg.seed)
+    model = TTFSNet(model_config).to(cfg.device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
+    state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
+    start_epoch = 0
+    if resume and state_path.is_file():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch = int(state["epoch"])
+    elif log_path.exists():
+        log_path.unlink()
+
+    labels = train_data.y
+    generator = torch.Generator().manual_seed(cfg.seed)
+    record: Dict[str, Any] = {}
+    for epoch in range(start_epoch, cfg.epochs):
+        generator.manual_seed(cfg.seed + epoch)
+        order = torch.randperm(len(labels), generator=generator).numpy()
+        images = random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch)
+        times = jitter_times(encode(model_config.encoder, images, model_config.T), cfg.jitter,
+                             model_config.T, cfg.seed + epoch)
+        model.train()
+        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+        batches = range(0, len(order), cfg.batch_size)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False)
+        for start in bar:
+            idx = order[start:start + cfg.batch_size]
+            x = torch.as_tensor(times[idx], device=cfg.device)
+            y = torch.as_tensor(labels[idx], device=cfg.device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(idx)
+            loss_sum += float(loss.detach()) * len(idx)
+            correct += int((logits.argmax(1) == y).sum())
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+        schedule.step()
+        train_seconds = time.time() - t0
+        test = evaluate(model, test_data, device=cfg.device)
+        record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
+                  "test_accuracy": test["accuracy"], "latency_steps_mean": test["latency_steps_mean"],
+                  "silent_fraction": test["silent_fraction"], "seconds": train_seconds,
+                  "samples_per_second": seen / max(train_seconds, 1e-9), "lr": schedule.get_last_lr()[0]}
+        with log_path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if on_epoch:
+            on_epoch(record)
+        torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+                    "epoch": epoch + 1}, state_path)
+        full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
+                         accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
+        save_checkpoint(out, model.cpu(), full_meta)
+        model.to(cfg.device)
+    return record
