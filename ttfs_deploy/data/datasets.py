@@ -109,10 +109,11 @@ def read_idx(path: Path) -> np.ndarray:
         raise TTFSError(f"{path} is not an unsigned-byte IDX file", "check the download")
     ndim = raw[3]
     dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise TTFSError(f"{path} is truncated ({data.size} of {int(np.prod(dims))} values)",
+    offset, expected = 4 + 4 * ndim, int(np.prod(dims))
+    if len(raw) - offset != expected:
+        raise TTFSError(f"{path} is truncated or oversized ({max(0, len(raw) - offset)} of {expected} values)",
                         "download it again")
+    data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     return data.reshape(dims)
 
 

@@ -1,0 +1,293 @@
+"""Energy accounting and reports on hand-built integer networks (counts worked out by hand)."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from ttfs_deploy.backends.eventsim.simulator import EventSim
+from ttfs_deploy.energy import account, energy_report, render_table, to_json, to_markdown
+from ttfs_deploy.energy.html import PLOT_IDS, write_html
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.hw.profile import load_profile
+from ttfs_deploy.ir.network import IntLayer, IntNetwork
+
+PJ = 1e-12
+# Davies et al. 2018 figures of hardware_profiles/loihi.toml
+SYN, ACT, INACT, SPIKE = 23.6 * PJ, 81 * PJ, 52 * PJ, 1.7 * PJ
+
+
+def tiny_net() -> IntNetwork:
+    """3 inputs -> 2 hidden -> 2 outputs, T = 4, no bias.
+
+    hidden: w = [[4, 4, 0], [0, 2, 2]], vth 3 (fires when v > 192 = 3 << 6)
+    out:    w = [[3, 1], [0, 3]],       vth 2 (fires when v > 128)
+    """
+    hidden = IntLayer("hidden", "dense", np.array([[4, 4, 0], [0, 2, 2]]), 0, np.zeros(2, np.int64),
+                      np.zeros(2, np.int64), 3, (3,), hop_delay=1)
+    out = IntLayer("out", "dense", np.array([[3, 1], [0, 3]]), 0, np.zeros(2, np.int64),
+                   np.zeros(2, np.int64), 2, (2,), hop_delay=2)
+    return IntNetwork((3,), 4, "latency", [hidden, out], target="loihi")
+
+
+# Sample 0: input spikes at t = 0, 1, 2.
+#  t0: input0 -> hidden a=[4,0] (1 syn op): h0 v=256 > 192 fires; h1 idle      act 1, inact 1
+#      h0 -> out a=[3,0] (1 syn op): o0 v=192 > 128 fires; o1 idle           act 1, inact 1
+#  t1: input1 -> hidden a=[4,2] (2 syn ops): h0 latched, h1 v=128            act 2, inact 0
+#      out idle                                                             act 0, inact 2
+#  t2: input2 -> hidden a=[0,2] (1 syn op): h1 v=256 fires                   act 1, inact 1
+#      h1 -> out a=[1,3] (2 syn ops): o0 latched, o1 v=192 fires             act 2, inact 0
+#  t3: all idle                                                             act 0, inact 2 (each layer)
+# Sample 1: no input spikes: every neuron-step is inactive (8 per layer).
+EXPECT = {  # per sample, per layer
+    "hidden": [dict(syn_ops=4, spikes=2, updates_active=4, updates_inactive=4),
+               dict(syn_ops=0, spikes=0, updates_active=0, updates_inactive=8)],
+    "out": [dict(syn_ops=3, spikes=2, updates_active=3, updates_inactive=5),
+            dict(syn_ops=0, spikes=0, updates_active=0, updates_inactive=8)],
+}
+INPUTS = np.array([[0, 1, 2], [-1, -1, -1]])
+
+
+def energy_of(c):
+    return c["syn_ops"] * SYN + c["updates_active"] * ACT + c["updates_inactive"] * INACT + c["spikes"] * SPIKE
+
+
+def test_hand_computed_counts_match_the_simulator():
+    sim = EventSim(tiny_net()).run(INPUTS)
+    assert sim.spike_times[0].tolist() == [[0, 2], [-1, -1]]
+    assert sim.spike_times[1].tolist() == [[0, 2], [-1, -1]]
+    assert sim.decision.tolist() == [0, -1]
+    for l, name in enumerate(["hidden", "out"]):
+        for key in ("syn_ops", "spikes", "updates_active", "updates_inactive"):
+            assert sim.counts[l][key].tolist() == [EXPECT[name][b][key] for b in range(2)], (name, key)
+
+
+def test_hand_computed_energy_single_sample():
+    net = tiny_net()
+    report, _, _ = energy_report(net, INPUTS[:1], profile="loihi")
+    ps = report.per_sample
+    assert ps["syn_ops"] == 7 and ps["synops"] == 7
+    assert ps["spikes"] == 4
+    assert ps["updates_active"] == 7 and ps["updates_inactive"] == 9
+    assert ps["neuron_updates"] == 16
+    # 7 x 23.6 + 7 x 81 + 9 x 52 + 4 x 1.7 = 165.2 + 567 + 468 + 6.8 = 1207 pJ
+    assert ps["energy_j"] == pytest.approx(1207.0 * PJ, rel=1e-12)
+    hidden, out = report.layers
+    assert hidden["energy_j"] == pytest.approx(629.8 * PJ, rel=1e-12)   # 94.4 + 324 + 208 + 3.4
+    assert out["energy_j"] == pytest.approx(577.2 * PJ, rel=1e-12)      # 70.8 + 243 + 260 + 3.4
+    assert hidden["energy_by_kind_j"]["syn_ops"] == pytest.approx(4 * SYN)
+    assert out["energy_by_kind_j"]["updates_inactive"] == pytest.approx(5 * INACT)
+    assert (hidden["neurons"], hidden["synapses"], out["neurons"], out["synapses"]) == (2, 6, 2, 4)
+    # ANN: one MAC per connection: 6 + 4 = 10 MACs x 4.6 pJ (fp32), x 0.23 pJ (int8)
+    assert report.ann_baseline["macs"] == 10
+    assert report.ann_baseline["energy_j"] == pytest.approx(46 * PJ)
+    assert report.ann_baseline["energy_j_int8"] == pytest.approx(2.3 * PJ)
+    assert report.comparison["snn_over_ann_fp32"] == pytest.approx(1207 / 46)
+    assert report.comparison["synops_over_macs"] == pytest.approx(0.7)
+    assert report.comparison["snn_ac_over_ann_mac_45nm"] == pytest.approx(7 * 0.9 / (10 * 4.6))
+    # early exit: the output decides at t0, so only step 0 runs (1 syn op, 1 spike, 1+1 updates per layer)
+    ee = report.early_exit["per_sample"]
+    assert (ee["syn_ops"], ee["spikes"], ee["updates_active"], ee["updates_inactive"]) == (2, 2, 2, 2)
+    assert ee["energy_j"] == pytest.approx(2 * SYN + 2 * ACT + 2 * INACT + 2 * SPIKE)
+    assert report.latency["decision_step_mean"] == 0.0
+    assert report.latency["steps_run_mean"] == 4 and report.early_exit["latency"]["steps_run_mean"] == 1
+    # time estimate: barrier per target step (T + last hop delay = 6) + work
+    work = 7 * 3.5e-9 + 16 * 8.4e-9
+    assert report.latency["seconds_per_inference_estimate"] == pytest.approx(6 * 465e-9 + work)
+
+
+def test_means_over_samples_and_labels():
+    report, sim, sim_early = energy_report(tiny_net(), INPUTS, labels=np.array([0, 1]), profile="loihi")
+    e0 = sum(energy_of(EXPECT[n][0]) for n in EXPECT)
+    e1 = sum(energy_of(EXPECT[n][1]) for n in EXPECT)
+    assert e1 == pytest.approx(16 * INACT)
+    assert report.samples == 2
+    assert report.per_sample["energy_j"] == pytest.approx((e0 + e1) / 2)
+    assert report.per_sample["syn_ops"] == 3.5
+    assert report.latency["silent_fraction"] == 0.5
+    assert report.latency["decision_step_hist"] == [1, 0, 0, 0]
+    assert sim_early.decision.tolist() == sim.decision.tolist() == [0, -1]
+    # sample 0 -> class 0 (first spike), silent sample 1 -> argmax of equal final v -> class 0
+    assert report.accuracy["accuracy"] == 0.5 == report.accuracy["accuracy_early_exit"]
+    d = to_json(report)
+    assert d["accuracy"] == 0.5 and d["accuracy_early_exit"] == 0.5
+
+
+def test_sanafe_profile_uses_its_own_figures():
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi-sanafe")
+    assert report.per_sample["energy_j"] == pytest.approx((7 * 35.5 + 7 * 72.8 + 9 * 51.2 + 4 * 76.8) * PJ)
+    assert report.assumption is False and "SANA-FE" in report.source
+
+
+def conv_net(seed: int = 0) -> IntNetwork:
+    """(1, 6, 6) -> conv 3 ch 3x3 pad 1 -> dense 5, random weights with some zeros, small biases."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.integers(-4, 12, size=(3, 1, 3, 3))
+    w1[w1 < 0] = 0
+    conv = IntLayer("conv", "conv", w1, 0, rng.integers(0, 3, 3), np.zeros(3, np.int64), 8, (1, 6, 6),
+                    hop_delay=1, padding=(1, 1))
+    w2 = rng.integers(-3, 6, size=(5, 108))
+    fc = IntLayer("fc", "dense", w2, 0, np.array([0, 1, 0, 2, 0]), np.zeros(5, np.int64), 20, (108,), hop_delay=2)
+    return IntNetwork((1, 6, 6), 8, "latency", [conv, fc], target="loihi",
+                      placement=[{"layer": "conv", "cores": 1}, {"layer": "fc", "cores": 1}])
+
+
+def test_layer_syn_ops_sum_to_total_and_match_the_simulator():
+    net = conv_net()
+    x = np.random.default_rng(1).integers(-1, 8, size=(12, 36))
+    report, sim, sim_early = energy_report(net, x, profile="loihi")
+    assert sum(l["syn_ops"] for l in report.layers) == pytest.approx(report.per_sample["syn_ops"])
+    assert sum(l["energy_j"] for l in report.layers) == pytest.approx(report.per_sample["energy_j"])
+    assert sum(report.per_sample["energy_by_kind_j"].values()) == pytest.approx(report.per_sample["energy_j"])
+    for layer, counts in zip(report.layers, sim.counts):
+        for key in ("syn_ops", "spikes", "updates_active", "updates_inactive", "dense_ops"):
+            assert layer[key] == pytest.approx(counts[key].mean())
+    # the conv layer's syn ops: input spikes x non-zero fan-out from the conv connection map
+    fan_out = np.diff(EventSim(net).weights_t[0].indptr)
+    expect = sum(fan_out[np.nonzero(row >= 0)[0]].sum() for row in x) / len(x)
+    assert report.layers[0]["syn_ops"] == pytest.approx(expect)
+    assert report.per_sample["syn_ops"] > 0
+    # early exit never counts more work than the full window
+    assert report.early_exit["per_sample"]["energy_j"] <= report.per_sample["energy_j"]
+    for layer, counts in zip(report.early_exit["layers"], sim_early.counts):
+        assert layer["syn_ops"] == pytest.approx(counts["syn_ops"].mean())
+    # the conv ANN baseline counts every (padded-out) connection once
+    assert report.layers[0]["synapses"] == 3 * (16 * 9 + 16 * 6 + 4 * 4)  # interior / edge / corner taps
+
+
+def test_json_schema_keys():
+    report, _, _ = energy_report(tiny_net(), INPUTS, labels=np.array([0, 1]), profile="loihi")
+    d = json.loads(json.dumps(to_json(report)))  # JSON-serializable
+    assert d["profile"] == "loihi"
+    for key in ("energy_j", "synops", "syn_ops", "spikes", "neuron_updates"):
+        assert key in d["per_sample"]
+    assert {"macs", "energy_j", "energy_j_int8"} <= set(d["ann_baseline"])
+    assert [l["name"] for l in d["layers"]] == ["hidden", "out"]
+    for layer in d["layers"]:
+        assert {"name", "neurons", "synapses", "spikes", "syn_ops", "synops", "neuron_updates", "energy_j",
+                "energy_by_kind_j", "ann_macs", "ann_energy_j"} <= set(layer)
+    assert {"decision_step_mean", "silent_fraction", "seconds_per_inference_estimate"} <= set(d["latency"])
+    assert {"per_sample", "latency", "energy_saving_fraction"} <= set(d["early_exit"])
+    assert d["latency_steps_mean"] == 0.0
+    assert d["accuracy"] == 0.5
+    assert report.to_dict() == to_json(report)
+    no_labels = to_json(energy_report(tiny_net(), INPUTS)[0])
+    assert no_labels["accuracy"] is None
+
+
+def test_loihi2_report_is_flagged_as_assumption():
+    report, _, _ = energy_report(tiny_net(), INPUTS, profile="loihi2")
+    assert report.assumption is True and to_json(report)["assumption"] is True
+    console = Console(record=True, width=160)
+    console.print(render_table(report))
+    assert "ASSUMPTION" in console.export_text()
+    assert "ASSUMPTION" in to_markdown(report)
+    plain, _, _ = energy_report(tiny_net(), INPUTS, profile="loihi")
+    console = Console(record=True, width=160)
+    console.print(render_table(plain))
+    text = console.export_text()
+    assert "ASSUMPTION" not in text and "ASSUMPTION" not in to_markdown(plain)
+    for needle in ("hidden", "out", "total", "energy in nJ", "1.02", "cmos45", "Davies", "decision step mean"):
+        assert needle in text, needle
+
+
+def test_markdown_has_every_layer_and_the_baseline():
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi")
+    report.command = "ttfs-deploy energy tiny.nir --profile loihi"
+    md = to_markdown(report)
+    assert "| hidden |" in md and "| out |" in md and "| **total** |" in md
+    assert "1.21 nJ" in md and "46 pJ" in md and report.command in md
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.images, self.stack, self.urls = {}, [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids[attrs["id"]] = tag
+            self.stack.append(attrs["id"])
+        if tag == "img":
+            self.images.append((self.stack[-1] if self.stack else None, attrs.get("src", "")))
+        for k in ("src", "href"):
+            if k in attrs:
+                self.urls.append(attrs[k])
+
+
+def test_html_is_self_contained_with_every_plot(tmp_path):
+    net = tiny_net()
+    report, sim, sim_early = energy_report(net, INPUTS, labels=np.array([0, 1]), profile="loihi2")
+    path = tmp_path / "report.html"
+    assert write_html(report, sim, sim_early, net, str(path), input_times=INPUTS) == str(path)
+    page = path.read_text(encoding="utf-8")
+    parser = _Collect()
+    parser.feed(page)
+    parser.close()
+    for plot_id in PLOT_IDS:
+        assert plot_id in parser.ids, plot_id
+        srcs = [src for owner, src in parser.images if owner == plot_id]
+        assert srcs and srcs[0].startswith("data:image/png;base64,") and len(srcs[0]) > 1000, plot_id
+    assert set(PLOT_IDS) == {"plot-first-spike-hist", "plot-raster", "plot-energy-by-layer", "plot-snn-vs-ann",
+                             "plot-latency"}
+    assert not re.search(r"https?://", page, re.IGNORECASE)
+    assert all(u.startswith("data:") for u in parser.urls)
+    assert "<script" not in page.lower() and "<link" not in page.lower()
+    assert "ASSUMPTION" in page and "table-layers" in parser.ids
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+
+
+def test_html_failure_leaves_no_file(tmp_path, monkeypatch):
+    net = tiny_net()
+    report, sim, sim_early = energy_report(net, INPUTS, profile="loihi")
+    path = tmp_path / "report.html"
+    with pytest.raises(TTFSError):
+        write_html(report, sim, sim_early, net, str(path), sample=5)
+    import ttfs_deploy.energy.html as html_mod
+
+    def broken(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(html_mod.os, "replace", broken)
+    with pytest.raises(OSError):
+        write_html(report, sim, sim_early, net, str(path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_account_rejects_profiles_without_energy():
+    net = tiny_net()
+    sim = EventSim(net).run(INPUTS)
+    with pytest.raises(TTFSError, match="no \\[energy\\]"):
+        account(net, sim, load_profile("cmos45"), load_profile("cmos45"))
+    with pytest.raises(TTFSError, match="fp32_mac"):
+        account(net, sim, load_profile("loihi"), load_profile("loihi"))
+
+
+def test_bad_inputs_give_one_line_errors():
+    with pytest.raises(TTFSError, match="shape"):
+        energy_report(tiny_net(), np.zeros((2, 5), np.int64))
+    with pytest.raises(TTFSError, match="labels"):
+        energy_report(tiny_net(), INPUTS, labels=np.array([0]))
+    with pytest.raises(TTFSError, match="no samples"):
+        energy_report(tiny_net(), np.zeros((0, 3), np.int64))
+
+
+def test_renderers_accept_a_bare_account_report(tmp_path):
+    """``account()`` alone (no early exit, no labels), as the demo uses it, renders everywhere."""
+    net = tiny_net()
+    sim = EventSim(net).run(INPUTS)
+    report = account(net, sim, load_profile("loihi"), load_profile("cmos45"))
+    assert report.early_exit == {} and report.accuracy == {}
+    console = Console(record=True, width=160)
+    console.print(render_table(report))
+    assert "hidden" in console.export_text()
+    assert "| hidden |" in to_markdown(report)
+    assert to_json(report)["accuracy"] is None
+    write_html(report, sim, sim, net, str(tmp_path / "bare.html"))
+    assert "plot-latency" in (tmp_path / "bare.html").read_text(encoding="utf-8")
