@@ -1,0 +1,277 @@
+"""Build one Lava process graph for an :class:`~ttfs_deploy.ir.network.IntNetwork`.
+
+Graph: ``RingBuffer`` (input spikes) -> for each layer ``Dense`` or ``Conv`` -> ``FireOnceIF``.
+
+Layouts. ttfs-deploy stores tensors channel-first in C-order ``(C, H, W)``; Lava's ``Conv``
+works on ``(X, Y, C)`` = ``(W, H, C)`` tensors with kernels ``(C_out, kW, kH, C_in)`` and computes
+a true convolution (scipy ``convolve2d``), whereas our kernels are cross-correlation kernels
+(PyTorch/NIR). Every tensor that crosses a Lava port therefore has a *Lava layout*: a Lava shape
+and a permutation ``perm`` with ``lava_flat[j] == ours_flat[perm[j]]``:
+
+* conv inputs/outputs: shape ``(W, H, C)``, ``perm`` = :func:`whc_perm`;
+* a dense layer feeding a conv layer: shape ``(n,)`` with the conv's ``(W, H, C)`` order (its
+  ``s_out`` is reshaped to ``(W, H, C)``); any other dense layer: ``(n,)``, identity.
+
+``Dense`` weights are permuted to ``W[out_perm][:, in_perm]``; conv kernels become
+``w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1)`` (flip for convolution, then ``(C_out, kW, kH,
+C_in)``); padding and stride are given to Lava as ``(x, y) = (w, h)``.
+
+Timing. The ``RingBuffer`` sends its data column ``k`` at local step ``k`` of a sample (Lava's
+``time_step`` counts from 1 and the buffer index is ``(time_step - 1) % K``, with ``K`` the
+buffer length = the steps run per sample). Each ``Dense``/``Conv`` hop delays by one step
+(``a_out(t) = a_buff(t - 1)``), so layer ``l`` (1-based) integrates the input of reference step
+``t`` at local step ``t + l``: its hop delay is ``l``, and its window (bias on, spikes allowed) is
+local steps ``[l, l + T)``. A sample runs ``K = T + L`` steps (``IntNetwork.total_steps``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+
+from ttfs_deploy import semantics
+from ttfs_deploy.backends.lava.py311 import ensure_lava
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.ir.network import NEVER, IntLayer, IntNetwork
+
+ensure_lava()
+
+from lava.proc.conv.process import Conv  # noqa: E402
+from lava.proc.dense.process import Dense  # noqa: E402
+from lava.proc.io.source import RingBuffer  # noqa: E402
+
+from ttfs_deploy.backends.lava.process import FireOnceIF  # noqa: E402
+
+SELECT_TAGS = ("fixed_pt", "floating_pt")
+DU_DELTA = 4095  #: current decay 4096/4096: delta synapses
+DV_NO_LEAK = 0   #: no voltage leak
+
+
+def whc_perm(shape: Tuple[int, int, int]) -> np.ndarray:
+    """``perm``: ``lava_flat[j] = ours_flat[perm[j]]``, ours ``(C, H, W)``, Lava ``(W, H, C)``."""
+    c, h, w = shape
+    return np.arange(c * h * w).reshape(c, h, w).transpose(2, 1, 0).ravel()
+
+
+def whc_shape(shape: Tuple[int, int, int]) -> Tuple[int, int, int]:
+    """``(C, H, W)`` -> ``(W, H, C)``."""
+    c, h, w = shape
+    return (w, h, c)
+
+
+def conv_kernel_to_lava(weight: np.ndarray) -> np.ndarray:
+    """Cross-correlation kernel ``(C_out, C_in, kH, kW)`` -> Lava convolution kernel
+    ``(C_out, kW, kH, C_in)`` (spatially flipped)."""
+    return np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(0, 3, 2, 1))
+
+
+@dataclass
+class Layout:
+    """How a tensor of ours is laid out on a Lava port (see the module docstring)."""
+
+    shape: Tuple[int, ...]      #: Lava shape of the port / process
+    perm: np.ndarray            #: lava_flat[j] == ours_flat[perm[j]]
+
+    @property
+    def size(self) -> int:
+        return int(self.perm.size)
+
+    def to_ours(self, lava_values: np.ndarray) -> np.ndarray:
+        """Lava-shaped values (any leading batch dims allowed) -> our flat C-order."""
+        lava_flat = np.asarray(lava_values).reshape(-1, self.size)
+        ours = np.empty_like(lava_flat)
+        ours[:, self.perm] = lava_flat
+        return ours
+
+
+def _identity(n: int) -> Layout:
+    return Layout((n,), np.arange(n))
+
+
+def _conv_layout(shape: Tuple[int, ...]) -> Layout:
+    shape3 = tuple(int(s) for s in shape)
+    if len(shape3) != 3:
+        raise TTFSError(f"a conv layer needs a (C, H, W) input, got shape {shape}",
+                        "check the network's input_shape")
+    return Layout(whc_shape(shape3), whc_perm(shape3))  # type: ignore[arg-type]
+
+
+def validate_network(net: IntNetwork) -> None:
+    """Reject networks the Lava graph cannot run exactly, with a one-line :class:`TTFSError`."""
+    if not net.layers:
+        raise TTFSError("the network has no layers", "compile a model with at least one layer")
+    if net.T < 1:
+        raise TTFSError(f"T must be >= 1, got {net.T}", "recompile the model")
+    prev_shape = tuple(net.input_shape)
+    for index, layer in enumerate(net.layers):
+        where = f"layer {layer.name!r}"
+        if int(np.prod(layer.input_shape)) != int(np.prod(prev_shape)):
+            raise TTFSError(f"{where} expects {layer.input_shape} inputs but receives {prev_shape}",
+                            "recompile the model")
+        if layer.kind == "conv" and tuple(layer.input_shape) != prev_shape \
+                and len(prev_shape) == 3:
+            raise TTFSError(f"{where} expects input {layer.input_shape}, the previous layer "
+                            f"gives {prev_shape}", "recompile the model")
+        if layer.hop_delay != index + 1:
+            raise TTFSError(
+                f"{where} has hop_delay {layer.hop_delay} but Lava delays layer {index + 1} by "
+                f"exactly {index + 1} steps (one per Dense/Conv hop)", "recompile the model")
+        if layer.kind == "dense":
+            if layer.weight.ndim != 2 or layer.weight.shape[1] != layer.n_inputs:
+                raise TTFSError(f"{where}: dense weight shape {layer.weight.shape} does not match "
+                                f"{layer.n_inputs} inputs", "recompile the model")
+            if not semantics.is_representable(layer.weight):
+                raise TTFSError(f"{where}: weights change under Lava's 8-bit weight preparation "
+                                "(mixed-sign weights must be even, in [-256, 254])",
+                                "recompile the model with the loihi quantizer")
+            if layer.weight_exp < 0:
+                raise TTFSError(f"{where}: negative weight_exp {layer.weight_exp}",
+                                "recompile the model")
+        elif layer.kind == "conv":
+            if layer.weight.ndim != 4 or layer.weight.shape[1] != layer.input_shape[0]:
+                raise TTFSError(f"{where}: conv weight shape {layer.weight.shape} does not match "
+                                f"input {layer.input_shape}", "recompile the model")
+            if layer.weight_exp != 0:
+                raise TTFSError(f"{where}: conv weight_exp is {layer.weight_exp}, but Lava's "
+                                "fixed-point Conv ignores weight_exp",
+                                "recompile the model (conv scale must live in the weights)")
+            w = layer.weight
+            if w.size and (w.min() < semantics.WEIGHT_MIN or w.max() > semantics.WEIGHT_MAX):
+                raise TTFSError(f"{where}: conv weights outside the 8-bit range [-256, 255]",
+                                "recompile the model")
+        else:
+            raise TTFSError(f"{where}: unknown layer kind {layer.kind!r}", "use dense or conv")
+        if not 0 <= int(layer.vth) <= semantics.VTH_MAX:
+            raise TTFSError(f"{where}: vth {layer.vth} outside 0..{semantics.VTH_MAX}",
+                            "recompile the model")
+        mant = np.asarray(layer.bias_mant)
+        exp = np.asarray(layer.bias_exp)
+        if mant.size and (mant.min() < -(semantics.BIAS_MANT_MAX + 1)
+                          or mant.max() > semantics.BIAS_MANT_MAX):
+            raise TTFSError(f"{where}: bias mantissa outside the 13-bit range",
+                            "recompile the model")
+        if exp.size and (exp.min() < 0 or exp.max() > semantics.BIAS_EXP_MAX):
+            raise TTFSError(f"{where}: bias exponent outside 0..{semantics.BIAS_EXP_MAX}",
+                            "recompile the model")
+        prev_shape = tuple(layer.output_shape)
+
+
+@dataclass
+class LavaGraph:
+    """The Lava processes of one network, and how our tensors map onto them."""
+
+    net: IntNetwork
+    select_tag: str
+    source: Any                          #: RingBuffer
+    synapses: List[Any]                  #: Dense / Conv per layer
+    neurons: List[Any]                   #: FireOnceIF per layer
+    input_layout: Layout
+    layouts: List[Layout]                #: per layer, its neurons' layout
+    hop_delays: List[int] = field(default_factory=list)
+
+    @property
+    def steps_per_sample(self) -> int:
+        """Lava steps per sample, ``T + hop_delay(last layer)``."""
+        return self.net.T + self.hop_delays[-1]
+
+    def input_data(self, input_times: np.ndarray) -> np.ndarray:
+        """One sample's spike times (ours, flat, NEVER = -1) -> RingBuffer data
+        ``lava_shape + (K,)``: column ``t`` holds the spikes of reference step ``t``."""
+        k = self.steps_per_sample
+        times = np.asarray(input_times, dtype=np.int64).reshape(-1)[self.input_layout.perm]
+        data = np.zeros((times.size, k), dtype=np.int32)
+        fired = times != NEVER
+        data[np.nonzero(fired)[0], times[fired]] = 1
+        if self.select_tag == "floating_pt":
+            data = data.astype(float)
+        return data.reshape(self.input_layout.shape + (k,))
+
+
+def _layer_layout(layer: IntLayer, next_layer: Optional[IntLayer]) -> Layout:
+    if layer.kind == "conv":
+        return _conv_layout(layer.output_shape)
+    if next_layer is not None and next_layer.kind == "conv":
+        inner = _conv_layout(next_layer.input_shape)
+        return Layout((layer.n_neurons,), inner.perm)
+    return _identity(layer.n_neurons)
+
+
+def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
+    """Create (not compile) the Lava processes for ``net``.
+
+    Args:
+        net: the deployable network (validated with :func:`validate_network`).
+        select_tag: ``"fixed_pt"`` (bit-accurate integer models) or ``"floating_pt"``.
+    """
+    if select_tag not in SELECT_TAGS:
+        raise TTFSError(f"unknown Lava select_tag {select_tag!r}", f"use one of {SELECT_TAGS}")
+    validate_network(net)
+    floating = select_tag == "floating_pt"
+    layers = net.layers
+    if layers[0].kind == "conv":
+        input_layout = _conv_layout(tuple(layers[0].input_shape))
+    else:
+        input_layout = _identity(net.n_inputs)
+    k = net.T + layers[-1].hop_delay
+    source = RingBuffer(data=np.zeros(input_layout.shape + (k,),
+                                      dtype=float if floating else np.int32))
+    prev_port = source.s_out
+    prev_layout = input_layout
+    synapses, neurons, layouts = [], [], []
+    for index, layer in enumerate(layers):
+        next_layer = layers[index + 1] if index + 1 < len(layers) else None
+        layout = _layer_layout(layer, next_layer)
+        if layer.kind == "dense":
+            w = np.asarray(layer.weight, dtype=np.int64)[layout.perm][:, prev_layout.perm]
+            if floating:
+                syn = Dense(weights=w.astype(float) * 2.0 ** layer.weight_exp, weight_exp=0,
+                            name=f"{layer.name}.dense")
+            else:
+                syn = Dense(weights=w.astype(np.int32), weight_exp=int(layer.weight_exp),
+                            name=f"{layer.name}.dense")
+            in_port = prev_port if len(prev_layout.shape) == 1 else prev_port.flatten()
+        else:
+            kernel = conv_kernel_to_lava(np.asarray(layer.weight, dtype=np.int64))
+            in_shape = whc_shape(tuple(layer.input_shape))  # type: ignore[arg-type]
+            syn = Conv(weight=kernel.astype(float if floating else np.int32), weight_exp=0,
+                       input_shape=in_shape,
+                       padding=(int(layer.padding[1]), int(layer.padding[0])),
+                       stride=(int(layer.stride[1]), int(layer.stride[0])),
+                       name=f"{layer.name}.conv")
+            in_port = prev_port if tuple(prev_layout.shape) == in_shape \
+                else prev_port.reshape(in_shape)
+            if tuple(syn.output_shape) != tuple(layout.shape):
+                raise TTFSError(f"layer {layer.name!r}: Lava conv output {syn.output_shape} "
+                                f"differs from {layout.shape}", "recompile the model")
+        in_port.connect(syn.s_in)
+        bias_mant = np.broadcast_to(
+            np.asarray(layer.bias_mant, dtype=np.int64).reshape(-1), (layer.output_shape[0],))
+        bias_exp = np.broadcast_to(
+            np.asarray(layer.bias_exp, dtype=np.int64).reshape(-1), (layer.output_shape[0],))
+        if layer.kind == "conv":   # per channel -> per neuron, (W, H, C): channel is last
+            mant = np.broadcast_to(bias_mant, layout.shape)
+            bexp = np.broadcast_to(bias_exp, layout.shape)
+        else:
+            mant, bexp = bias_mant[layout.perm], bias_exp[layout.perm]
+        d = int(layer.hop_delay)
+        neuron = FireOnceIF(shape=tuple(layout.shape), du=DU_DELTA, dv=DV_NO_LEAK,
+                            vth=int(layer.vth),
+                            bias_mant=np.array(mant, dtype=float if floating else np.int32),
+                            bias_exp=np.array(bexp, dtype=float if floating else np.int32),
+                            t_start=d, t_stop=d + net.T, name=layer.name)
+        syn.a_out.connect(neuron.a_in)
+        out_port = neuron.s_out
+        if next_layer is not None and next_layer.kind == "conv" and layer.kind == "dense":
+            out_port = out_port.reshape(whc_shape(tuple(next_layer.input_shape)))  # type: ignore
+            layout_for_next = Layout(tuple(out_port.shape), layout.perm)
+        else:
+            layout_for_next = layout
+        synapses.append(syn)
+        neurons.append(neuron)
+        layouts.append(layout)
+        prev_port, prev_layout = out_port, layout_for_next
+    return LavaGraph(net=net, select_tag=select_tag, source=source, synapses=synapses,
+                     neurons=neurons, input_layout=input_layout, layouts=layouts,
+                     hop_delays=[int(layer.hop_delay) for layer in layers])

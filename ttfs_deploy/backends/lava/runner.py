@@ -1,0 +1,217 @@
+"""Run an :class:`~ttfs_deploy.ir.network.IntNetwork` in Lava, sample by sample, on one graph.
+
+:class:`LavaNetwork` builds the process graph once (:func:`~.network.build_graph`); :meth:`run`
+compiles it on the first sample and reuses it for every further sample: between samples it sets
+the ``RingBuffer`` data and each layer's local ``step`` counter back to 0 (a ``FireOnceIF`` step
+that starts at ``step == 0`` clears ``u``, ``v``, ``fired``, ``first_spike`` and ``v_spike``
+itself; the synapse buffers are already empty at the end of a sample, because nothing spikes in
+its last step). Each sample runs ``RunSteps(T + L)`` with ``Loihi2SimCfg(select_tag=...)``
+(:func:`run_config`). The runtime is always stopped at the end of :meth:`run`; Lava cannot
+restart a stopped runtime (it crashes), so the next :meth:`run` builds a fresh graph.
+
+Why not ``Var.set`` every state Var: Lava's ``Var.set``/``Var.get`` move one element per message
+(about 25 us each), so resetting ``u``, ``v``, ``fired``, ``first_spike`` of every neuron would
+cost ``4 x neurons`` messages per sample; clearing at ``step == 0`` costs one message per layer.
+
+Times: spike times come back in the *reference frame* (layer ``l``'s hop delay ``l`` removed),
+``NEVER`` (-1) for neurons that did not fire, flattened in our C-order ``(C, H, W)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional
+
+import numpy as np
+
+from ttfs_deploy import semantics
+from ttfs_deploy.backends.lava.py311 import ensure_lava
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.ir.network import NEVER, IntNetwork
+
+ensure_lava()
+
+from lava.magma.core.run_conditions import RunSteps  # noqa: E402
+from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: E402
+
+from ttfs_deploy.backends.lava.models import (PyFireOnceIFModelFixed,  # noqa: E402
+                                              PyFireOnceIFModelFloat)
+from ttfs_deploy.backends.lava.network import LavaGraph, build_graph  # noqa: E402
+from ttfs_deploy.backends.lava.process import FireOnceIF  # noqa: E402
+
+#: the FireOnceIF process model used for each Lava select tag
+PROCESS_MODELS = {"fixed_pt": PyFireOnceIFModelFixed, "floating_pt": PyFireOnceIFModelFloat}
+
+
+def run_config(graph: LavaGraph) -> Loihi2SimCfg:
+    """``Loihi2SimCfg(select_tag=graph.select_tag)`` naming the FireOnceIF model explicitly.
+
+    Lava looks an exception up by Process *instance* while building the graph (which skips its
+    directory scan for models) and by Process *class* when selecting; both keys are given.
+    """
+    model = PROCESS_MODELS[graph.select_tag]
+    exceptions: Dict[Any, Any] = {FireOnceIF: model}
+    exceptions.update({neuron: model for neuron in graph.neurons})
+    return Loihi2SimCfg(select_tag=graph.select_tag, exception_proc_model_map=exceptions)
+
+
+@dataclass
+class LavaResult:
+    """What a Lava run returns.
+
+    * ``spike_times``: per layer a ``(B, n_neurons)`` int64 array of first-spike times in
+      reference-frame steps ``0..T-1`` (hop delay removed), :data:`NEVER` = no spike; neurons in
+      our flat C-order ``(C, H, W)``.
+    * ``v_final``: ``(B, n_out)`` int64, the last layer's membrane potential after the run, in
+      membrane units (1/64 weight unit), read from the Lava ``v`` Var.
+    * ``v_spike``: ``(B, n_out)`` int64, the last layer's membrane potential at its spike, before
+      the reset (membrane units); 0 for neurons that did not fire.
+    * ``seconds_per_sample``: wall time per sample of the sample loop (data transfer, run,
+      read-back), compile excluded; ``compile_seconds`` is the one-off compile + process start.
+    """
+
+    spike_times: List[np.ndarray]
+    v_final: np.ndarray
+    v_spike: np.ndarray
+    seconds_per_sample: float
+    compile_seconds: float = 0.0
+    total_steps: int = 0
+    hop_delays: List[int] = field(default_factory=list)
+    select_tag: str = "fixed_pt"
+
+    @property
+    def output_spike_times(self) -> np.ndarray:
+        """``(B, n_out)`` first-spike times of the output layer (reference frame)."""
+        return self.spike_times[-1]
+
+    def predictions(self) -> np.ndarray:
+        """Class per sample (:func:`ttfs_deploy.model.decoder.decode_prediction`)."""
+        from ttfs_deploy.model.decoder import decode_prediction
+        return decode_prediction(self.output_spike_times, self.v_spike, self.v_final, never=NEVER)
+
+
+def check_input_times(net: IntNetwork, input_times: np.ndarray) -> np.ndarray:
+    """Validate ``input_times`` ``(B, n_inputs)`` (or ``(B,) + input_shape``); int64 copy."""
+    times = np.asarray(input_times)
+    if times.ndim >= 2 and times.shape[1:] == tuple(net.input_shape):
+        times = times.reshape(times.shape[0], net.n_inputs)
+    if times.ndim != 2 or times.shape[1] != net.n_inputs:
+        raise TTFSError(f"input spike times have shape {times.shape}, expected (B, {net.n_inputs})",
+                        "pass one row of spike times per sample")
+    if times.size and not np.issubdtype(times.dtype, np.integer):
+        if not np.array_equal(times, np.round(times)):
+            raise TTFSError("input spike times must be integer steps", "encode the data first")
+    times = times.astype(np.int64)
+    bad = (times != NEVER) & ((times < 0) | (times >= net.T))
+    if bad.any():
+        raise TTFSError(f"input spike times must be in 0..{net.T - 1} or {NEVER} (never), found "
+                        f"{int(times[bad][0])}", f"encode the data with T={net.T}")
+    return times
+
+
+def _progress(iterable: Iterable[int], total: int, enabled: bool) -> Iterable[int]:
+    if not enabled:
+        return iterable
+    try:
+        from rich.progress import track
+    except ImportError:  # pragma: no cover - rich is a dependency
+        return iterable
+    return track(iterable, total=total, description="lava")
+
+
+class LavaNetwork:
+    """An :class:`IntNetwork` as one Lava graph: ``RingBuffer -> [Dense|Conv -> FireOnceIF]*``.
+
+    Args:
+        net: the deployable network.
+        select_tag: ``"fixed_pt"`` (default; bit-accurate, must match
+            :mod:`ttfs_deploy.semantics`) or ``"floating_pt"``.
+    """
+
+    def __init__(self, net: IntNetwork, *, select_tag: str = "fixed_pt") -> None:
+        self.net = net
+        self.select_tag = select_tag
+        self._graph: Optional[LavaGraph] = build_graph(net, select_tag)
+
+    @property
+    def hop_delays(self) -> List[int]:
+        """Steps by which each layer lags the reference frame in Lava (layer ``l``: ``l``)."""
+        return [int(layer.hop_delay) for layer in self.net.layers]
+
+    @property
+    def total_steps(self) -> int:
+        """Lava steps per sample: ``T + hop_delay(last layer)``."""
+        return self.net.total_steps
+
+    def run(self, input_times: np.ndarray, *, progress: bool = False) -> LavaResult:
+        """Run every sample through the one compiled graph.
+
+        Args:
+            input_times: ``(B, n_inputs)`` int64 input spike times, reference-frame steps
+                ``0..T-1``, ``NEVER`` (-1) = no spike.
+            progress: show a progress bar (rich).
+
+        Returns:
+            :class:`LavaResult` with reference-frame spike times of every layer.
+        """
+        times = check_input_times(self.net, input_times)
+        n_samples = times.shape[0]
+        spike_times = [np.full((n_samples, layer.n_neurons), NEVER, dtype=np.int64)
+                       for layer in self.net.layers]
+        v_final = np.zeros((n_samples, self.net.n_classes), dtype=np.int64)
+        v_spike = np.zeros_like(v_final)
+        if n_samples == 0:
+            return LavaResult(spike_times, v_final, v_spike, 0.0, 0.0, self.total_steps,
+                              self.hop_delays, self.select_tag)
+        graph = self._graph if self._graph is not None else build_graph(self.net, self.select_tag)
+        self._graph = None  # consumed: a stopped Lava runtime cannot be started again
+        steps = graph.steps_per_sample
+        anchor: Any = graph.neurons[-1]
+        compile_seconds = 0.0
+        loop_start = time.perf_counter()
+        try:
+            for b in _progress(range(n_samples), n_samples, progress):
+                data = graph.input_data(times[b])
+                if anchor.runtime is None:
+                    graph.source.data.init = data   # first sample: initial value, then compile
+                    start = time.perf_counter()
+                    anchor.create_runtime(run_cfg=run_config(graph))
+                    compile_seconds = time.perf_counter() - start
+                else:
+                    graph.source.data.set(data)
+                    for neuron in graph.neurons:
+                        neuron.step.set(np.zeros(1))
+                anchor.run(condition=RunSteps(num_steps=steps))
+                self._read_back(graph, b, spike_times, v_final, v_spike)
+        finally:
+            # Runtime.stop() on a runtime that was initialized but never started blocks forever
+            # (lava-nc 0.10.0), so only a started runtime is stopped.
+            runtime = anchor.runtime
+            if runtime is not None and getattr(runtime, "_is_started", True):
+                anchor.stop()
+        seconds = (time.perf_counter() - loop_start - compile_seconds) / n_samples
+        return LavaResult(spike_times, v_final, v_spike, seconds, compile_seconds, steps,
+                          list(graph.hop_delays), self.select_tag)
+
+    def _read_back(self, graph: LavaGraph, b: int, spike_times: List[np.ndarray],
+                   v_final: np.ndarray, v_spike: np.ndarray) -> None:
+        for index, (neuron, layout) in enumerate(zip(graph.neurons, graph.layouts)):
+            local = np.rint(neuron.first_spike.get()).astype(np.int64)
+            ours = layout.to_ours(local)[0]
+            spike_times[index][b] = np.where(ours == NEVER, NEVER, ours - graph.hop_delays[index])
+        last, layout = graph.neurons[-1], graph.layouts[-1]
+        v_final[b] = layout.to_ours(self._membrane_units(last.v.get()))[0]
+        v_spike[b] = layout.to_ours(self._membrane_units(last.v_spike.get()))[0]
+
+    def _membrane_units(self, values: Any) -> np.ndarray:
+        v = np.asarray(values, dtype=float)
+        if self.select_tag == "floating_pt":
+            v = v * 2.0 ** semantics.ACT_SHIFT   # weight units -> membrane units
+        return np.rint(v).astype(np.int64)
+
+
+def run_lava(net: IntNetwork, input_times: np.ndarray, *, select_tag: str = "fixed_pt",
+             progress: bool = False) -> LavaResult:
+    """Build a :class:`LavaNetwork` for ``net`` and run ``input_times`` through it."""
+    return LavaNetwork(net, select_tag=select_tag).run(input_times, progress=progress)
