@@ -250,7 +250,7 @@ def test_hand_checked_two_layer_dense():
     result = lava_runner().LavaNetwork(hand_network()).run(HAND_INPUT)
     assert_same(result, HAND)
     assert result.total_steps == 8 and result.hop_delays == [1, 2]
-    assert result.predictions().tolist() == [0, 0]
+    assert result.predictions.tolist() == [0, 0]
     assert result.seconds_per_sample > 0
 
 

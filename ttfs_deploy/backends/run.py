@@ -49,7 +49,7 @@ def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = F
         from ttfs_deploy.backends.lava import LavaNetwork
 
         result = LavaNetwork(net).run(times, progress=progress)
-        preds, spike_times = result.predictions(), result.spike_times
+        preds, spike_times = result.predictions, result.spike_times
         decision = decision_step(spike_times[-1])
         synops = synops_from_times(sim, times, spike_times)
     seconds = time.perf_counter() - start

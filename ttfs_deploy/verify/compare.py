@@ -77,7 +77,7 @@ def verify_network(net: IntNetwork, input_times: np.ndarray, backends: tuple = (
             from ttfs_deploy.backends.lava import LavaNetwork
 
             result = LavaNetwork(net).run(input_times, progress=progress)
-            times, preds, lava_seconds = result.spike_times, result.predictions(), result.seconds_per_sample
+            times, preds, lava_seconds = result.spike_times, result.predictions, result.seconds_per_sample
         else:
             raise ValueError(f"unknown backend {backend!r}")
         agree &= bool(np.array_equal(preds, ref.predictions))

@@ -85,6 +85,7 @@ class LavaResult:
         """``(B, n_out)`` first-spike times of the output layer (reference frame)."""
         return self.spike_times[-1]
 
+    @property
     def predictions(self) -> np.ndarray:
         """Class per sample (:func:`ttfs_deploy.model.decoder.decode_prediction`)."""
         from ttfs_deploy.model.decoder import decode_prediction
