@@ -101,3 +101,12 @@ def test_placement_counts_cores_per_limits():
 def test_unknown_target_names_the_choices():
     with pytest.raises(TTFSError, match="unknown target 'loihi3'.*loihi2"):
         load_profile("loihi3")
+
+
+def test_quantization_aware_weights_compile_without_weight_error():
+    model = _model("FC16-FC12", seed=5)
+    model.set_weight_bits(8)
+    _, net = compile_model(model, load_profile("loihi2"))
+    for layer in net.layers:
+        assert layer.info["binding_constraint"] == "weight range"
+        assert layer.info["quant_error"] < 1e-9

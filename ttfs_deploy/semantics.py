@@ -29,7 +29,7 @@ ACT_SHIFT = 6                        #: synaptic input and threshold are shifted
 VTH_MAX = 2 ** 17 - 1                #: 17-bit threshold mantissa
 BIAS_MANT_MAX = 2 ** 12 - 1          #: 13-bit signed bias mantissa
 BIAS_EXP_MAX = 7                     #: 3-bit bias exponent
-INPUT_MAX = 2 ** 15 - 1              #: 16-bit synaptic input per step (Dense a_out, LIF a_in)
+INPUT_MAX = 2 ** 17 - 1              #: per-step synaptic input: a << 6 must fit the 24-bit u
 WEIGHT_MIN, WEIGHT_MAX = -256, 255   #: 8-bit weight mantissa with sign (Lava clip range)
 
 Array = Any  # numpy.ndarray or torch.Tensor of integers

@@ -100,27 +100,37 @@ def quantize_layer(layer: FloatLayer, profile: HardwareProfile, total_steps: int
             break
     alpha = min(full_scale * 2 ** exp, alpha_cap)
     binding = "weight range" if alpha == full_scale * 2 ** exp else min(limits, key=limits.get)
-    mant = quantize_mantissa(alpha * w / 2 ** exp, grid)
-    theta_int = int(round(alpha * theta))
-    if theta_int < 1:
+    for _ in range(64):  # rounding can push a bound just past its limit: shrink alpha until it fits
+        int_layer = _layer_at(layer, alpha, exp, grid, hop_delay, int(bits["bias_mantissa"]), bias_exp_max)
+        analysis = membrane_bounds(int_layer, total_steps)
+        if analysis["max_step_input"] <= input_max and analysis["max_abs_v"] <= v_max:
+            break
+        alpha *= 0.995
+    else:
+        raise TTFSError(f"layer {layer.name} can overflow the {bits['state']}-bit membrane "
+                        f"(worst case {analysis['max_abs_v']} > {v_max})", "retrain with smaller weights or biases")
+    if int_layer.vth + 1 < 1:
         raise TTFSError(f"layer {layer.name}: threshold rounds to 0 at scale {alpha:.3g}",
                         "retrain with a smaller weight range or use a profile with more weight bits")
-    bias_mant, bias_exp = _bias_fields(64 * alpha * b, int(bits["bias_mantissa"]), bias_exp_max)
-    if np.abs(bias_mant).max(initial=0) > bias_mant_max:
+    if np.abs(int_layer.bias_mant).max(initial=0) > bias_mant_max:
         raise TTFSError(f"layer {layer.name}: bias needs more than {bits['bias_mantissa']} bits",
                         "retrain with weight decay or use a profile with a wider bias")
-    eff = mant.astype(np.float64) * 2 ** exp
+    eff = int_layer.weight.astype(np.float64) * 2 ** exp
     err = float(np.linalg.norm(eff / alpha - w) / max(np.linalg.norm(w), 1e-30))
-    int_layer = IntLayer(layer.name, layer.kind, mant, exp, bias_mant, bias_exp, theta_int - 1,
-                         layer.input_shape, hop_delay, float(alpha), layer.stride, layer.padding)
-    analysis = membrane_bounds(int_layer, total_steps)
     int_layer.info = {"provenance": layer.provenance, "quant_error": err, "binding_constraint": binding,
-                      "weight_bits_used": int(np.ceil(np.log2(np.abs(mant).max(initial=1) + 1))),
+                      "weight_bits_used": int(np.ceil(np.log2(np.abs(int_layer.weight).max(initial=1) + 1))),
                       **analysis}
-    if analysis["max_step_input"] > input_max or analysis["max_abs_v"] > v_max:
-        raise TTFSError(f"layer {layer.name} can overflow the {bits['state']}-bit membrane "
-                        f"(worst case {analysis['max_abs_v']})", "retrain with smaller weights")
     return int_layer
+
+
+def _layer_at(layer: FloatLayer, alpha: float, exp: int, grid: Tuple[int, int, int], hop_delay: int,
+              bias_bits: int, bias_exp_max: int) -> IntLayer:
+    """The integer layer at scale ``alpha`` (weight units per float unit) and weight exponent ``exp``."""
+    mant = quantize_mantissa(alpha * layer.weight / 2 ** exp, grid)
+    bias_mant, bias_exp = _bias_fields(64 * alpha * layer.bias, bias_bits, bias_exp_max)
+    vth = int(round(alpha * layer.threshold)) - 1  # v > (Theta - 1) << 6  <=>  V >= Theta for whole weights
+    return IntLayer(layer.name, layer.kind, mant, exp, bias_mant, bias_exp, vth, layer.input_shape, hop_delay,
+                    float(alpha), layer.stride, layer.padding)
 
 
 def membrane_bounds(layer: IntLayer, total_steps: int) -> Dict[str, Any]:

@@ -7,6 +7,11 @@ learnable affine:  ``W_hat = (W - mean) / (std + eps) * sqrt(gain * T / fan_in)`
 
 ``norm="none"``: ``I = W x + b``.
 
+``weight_bits > 0`` (quantization-aware fine-tuning): the effective weight is rounded, in the
+forward pass only (straight-through gradient), to the grid the compiler will use at full scale:
+``max|W| / (2**(bits-1) - 1)`` steps for mixed signs (Lava drops one LSB), ``max|W| / (2**bits - 1)``
+otherwise. The compiled integer weights then equal the trained ones exactly.
+
 ``init="ettfs"``: ``W ~ U(+-sqrt(3 * gain * T / fan_in))`` (``Var(W) = gain * T / fan_in``);
 ``init="kaiming"``: torch's default Kaiming-uniform.
 """
@@ -21,6 +26,14 @@ import torch.nn.functional as F
 from torch import nn
 
 EPS = 1e-5
+
+
+def fake_quantize(w: torch.Tensor, bits: int) -> torch.Tensor:
+    """Round ``w`` to the compiler's full-scale grid (see module docstring); identity gradient."""
+    mixed = bool((w.detach() > 0).any() and (w.detach() < 0).any())
+    levels = 2 ** (bits - 1) - 1 if mixed else 2 ** bits - 1
+    step = w.detach().abs().max().clamp_min(1e-12) / levels
+    return w + (torch.round(w / step) * step - w).detach()
 
 
 class TTFSWeightLayer(nn.Module):
@@ -49,13 +62,17 @@ class TTFSWeightLayer(nn.Module):
         elif norm != "none":
             raise ValueError(f"unknown norm {norm!r}")
 
+    weight_bits: int = 0
+
     def effective_weight(self) -> torch.Tensor:
-        """The weight actually applied (after standardization and the affine gain)."""
+        """The weight actually applied (standardization, affine gain, optional fake quantization)."""
         if self.norm == "none":
-            return self.weight
-        w = self.weight.flatten(1)
-        w_hat = (w - w.mean(1, keepdim=True)) / (w.std(1, keepdim=True) + EPS) * self.target_std
-        return (self.gamma[:, None] * w_hat).view_as(self.weight)
+            w_eff = self.weight
+        else:
+            w = self.weight.flatten(1)
+            w_hat = (w - w.mean(1, keepdim=True)) / (w.std(1, keepdim=True) + EPS) * self.target_std
+            w_eff = (self.gamma[:, None] * w_hat).view_as(self.weight)
+        return fake_quantize(w_eff, self.weight_bits) if self.weight_bits else w_eff
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.effective_weight()

@@ -48,6 +48,7 @@ class ModelConfig:
     logit_scale: float = 10.0
     threshold: float = 1.0
     dropout: float = 0.0
+    weight_bits: int = 0
     extra: Dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -90,10 +91,18 @@ class TTFSNet(nn.Module):
                 self.layers.append(nn.Identity())
                 shape = (shape[0], shape[1] // spec.size, shape[2] // spec.size)
         self.layers_weighted = [s for s in self.specs if s.kind in ("conv", "fc")]
+        self.set_weight_bits(config.weight_bits)
         T = config.T
         weights = {"twd": (T - torch.arange(T)) / T, "count": torch.ones(T),
                    "first": 2.0 ** -torch.arange(T, dtype=torch.float32)}[config.decoder]
         self.register_buffer("time_weights", weights.float())
+
+    def set_weight_bits(self, bits: int) -> None:
+        """Turn quantization-aware weights on (``bits`` > 0, e.g. 8) or off (0)."""
+        self.config.weight_bits = bits
+        for layer in self.layers:
+            if hasattr(layer, "weight_bits"):
+                layer.weight_bits = bits
 
     def raster(self, times: torch.Tensor) -> torch.Tensor:
         """(B, n_inputs) first-spike times -> (T, B, C, H, W) binary raster."""

@@ -37,6 +37,8 @@ class TrainConfig:
     seed: int = 0
     augment_shift: int = 0
     jitter: int = 0
+    qat_epochs: int = 0
+    qat_bits: int = 8
     device: str = "cpu"
     progress: bool = True
 
@@ -98,6 +100,8 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     record: Dict[str, Any] = {}
     for epoch in range(start_epoch, cfg.epochs):
         generator.manual_seed(cfg.seed + epoch)
+        if cfg.qat_epochs and epoch >= cfg.epochs - cfg.qat_epochs:
+            model.set_weight_bits(cfg.qat_bits)  # quantization-aware fine-tuning for the last epochs
         order = torch.randperm(len(labels), generator=generator).numpy()
         images = random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch)
         times = jitter_times(encode(model_config.encoder, images, model_config.T), cfg.jitter,
