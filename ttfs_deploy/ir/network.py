@@ -34,8 +34,20 @@ def conv_output_shape(input_shape: Tuple[int, ...], c_out: int, kernel: Tuple[in
     return (c_out, h_out, w_out)
 
 
+class LayerGeometry:
+    """Shapes shared by float and integer layers (``kind``, ``weight``, ``input_shape``,
+    ``stride``, ``padding`` are fields of the dataclasses below)."""
+
+    @property
+    def output_shape(self) -> Tuple[int, ...]:
+        if self.kind == "dense":
+            return (int(self.weight.shape[0]),)
+        return conv_output_shape(self.input_shape, int(self.weight.shape[0]),
+                                 tuple(self.weight.shape[2:]), self.stride, self.padding)
+
+
 @dataclass
-class FloatLayer:
+class FloatLayer(LayerGeometry):
     """A folded float layer: ``I[t] = W x[t] + b``; spike when ``V >= threshold`` (trainer rule).
 
     ``weight`` is ``(n_out, n_in)`` for dense and ``(C_out, C_in, kh, kw)`` for conv; ``bias`` is
@@ -53,12 +65,6 @@ class FloatLayer:
     padding: Tuple[int, int] = (0, 0)
     provenance: str = ""
 
-    @property
-    def output_shape(self) -> Tuple[int, ...]:
-        if self.kind == "dense":
-            return (int(self.weight.shape[0]),)
-        return conv_output_shape(self.input_shape, int(self.weight.shape[0]),
-                                 tuple(self.weight.shape[2:]), self.stride, self.padding)
 
 
 @dataclass
@@ -73,7 +79,7 @@ class FloatNetwork:
 
 
 @dataclass
-class IntLayer:
+class IntLayer(LayerGeometry):
     """One deployable layer, in the units of Lava's fixed-point models.
 
     * ``weight``: int64 weight mantissas, each unchanged by Lava's weight preparation
@@ -102,12 +108,6 @@ class IntLayer:
     padding: Tuple[int, int] = (0, 0)
     info: Dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def output_shape(self) -> Tuple[int, ...]:
-        if self.kind == "dense":
-            return (int(self.weight.shape[0]),)
-        return conv_output_shape(self.input_shape, int(self.weight.shape[0]),
-                                 tuple(self.weight.shape[2:]), self.stride, self.padding)
 
     @property
     def n_neurons(self) -> int:

@@ -19,8 +19,6 @@ nodes (``Affine`` or ``Conv2d`` then ``IF``), so other NIR tools can load them. 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -29,6 +27,7 @@ import numpy as np
 
 from ttfs_deploy import __version__
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.ir.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork
 
 FIRE_ONCE_RESET = -(2 ** 40)  #: v_reset of fire-once neurons (membrane units)
@@ -110,16 +109,8 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
 
 def write_graph(graph: nir.NIRGraph, path: str) -> None:
     """Write atomically: a temp file renamed into place, so a failure leaves no half file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".nir.tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         nir.write(tmp, graph)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_graph(path: str) -> nir.NIRGraph:

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Tuple
@@ -16,6 +14,7 @@ from typing import Any, Dict, Tuple
 import torch
 
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
 
 FORMAT = "ttfs-deploy/1"
@@ -28,16 +27,8 @@ def save_checkpoint(path: str, model: TTFSNet, meta: Dict[str, Any], extra: Dict
                "meta": meta}
     if extra:
         payload.update(extra)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_raw(path: str) -> Dict[str, Any]:
