@@ -19,7 +19,6 @@ import base64
 import html
 import io
 import os
-import tempfile
 from typing import Any, List, Optional, Sequence
 
 import numpy as np
@@ -31,6 +30,7 @@ from ttfs_deploy.energy.accounting import EnergyReport
 from ttfs_deploy.energy.report import (KIND_LABELS, assumption_text, fmt_count, fmt_ratio, fmt_si,
                                        summary_lines)
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.io_utils import write_text
 from ttfs_deploy.ir.network import IntNetwork
 
 PLOT_IDS = ("plot-first-spike-hist", "plot-raster", "plot-energy-by-layer", "plot-snn-vs-ann", "plot-latency")
@@ -301,14 +301,5 @@ def write_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net: 
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise TTFSError(f"folder {folder} does not exist", "create it or choose another --html path")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".html", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text(path, page)
     return path
