@@ -1,5 +1,10 @@
 """BPTT training with the ETTFS recipe: Adam, cosine schedule, cross-entropy on decoded logits.
 
+Data-parallel training: launched under ``torchrun --nproc_per_node N`` (``WORLD_SIZE`` > 1),
+each process takes every N-th sample of the shuffled epoch, gradients are averaged by
+``DistributedDataParallel`` (gloo on CPU, nccl on CUDA), and rank 0 alone evaluates, logs and
+writes files. The global batch stays ``batch_size``.
+
 Every epoch writes ``<out>.last.pt`` (model + optimizer + schedule + RNG state) and one JSON line
 to ``<out>.log.jsonl``; ``resume=True`` continues from ``<out>.last.pt``. Runs are deterministic
 for a fixed seed on the same machine and thread count.
@@ -8,6 +13,7 @@ for a fixed seed on the same machine and thread count.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -16,11 +22,14 @@ from typing import Any, Callable, Dict, Optional
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import encode
+from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.checkpoint import save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
 from ttfs_deploy.train.evaluate import evaluate
@@ -79,8 +88,15 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
 
     Returns the last epoch's log record.
     """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cfg.device.startswith("cuda") else "gloo")
+    rank = dist.get_rank() if world > 1 else 0
+    if world > 1 and cfg.device.startswith("cuda"):
+        cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     seed_everything(cfg.seed)
     model = TTFSNet(model_config).to(cfg.device)
+    net = DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
     state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
@@ -92,7 +108,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         schedule.load_state_dict(state["schedule"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch = int(state["epoch"])
-    elif log_path.exists():
+    elif log_path.exists() and rank == 0:
         log_path.unlink()
 
     labels = train_data.y
@@ -103,18 +119,22 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         if cfg.qat_epochs and epoch >= cfg.epochs - cfg.qat_epochs:
             model.set_weight_bits(cfg.qat_bits)  # quantization-aware fine-tuning for the last epochs
         order = torch.randperm(len(labels), generator=generator).numpy()
+        if world > 1:  # equal shards, so every rank runs the same number of steps
+            order = order[rank::world][:len(labels) // world]
         images = random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch)
         times = jitter_times(encode(model_config.encoder, images, model_config.T), cfg.jitter,
                              model_config.T, cfg.seed + epoch)
-        model.train()
+        net.train()
         t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        batches = range(0, len(order), cfg.batch_size)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress, leave=False)
+        local_batch = max(1, cfg.batch_size // world)
+        batches = range(0, len(order), local_batch)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress or rank > 0,
+                   leave=False)
         for start in bar:
-            idx = order[start:start + cfg.batch_size]
+            idx = order[start:start + local_batch]
             x = torch.as_tensor(times[idx], device=cfg.device)
             y = torch.as_tensor(labels[idx], device=cfg.device)
-            logits = model(x)
+            logits = net(x)
             loss = F.cross_entropy(logits, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -125,6 +145,13 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
         schedule.step()
         train_seconds = time.time() - t0
+        if world > 1:
+            totals = torch.tensor([seen, loss_sum, correct], dtype=torch.float64)
+            dist.all_reduce(totals)
+            seen, loss_sum, correct = int(totals[0]), float(totals[1]), int(totals[2])
+            if rank > 0:
+                dist.barrier()
+                continue
         test = evaluate(model, test_data, device=cfg.device)
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
                   "test_accuracy": test["accuracy"], "latency_steps_mean": test["latency_steps_mean"],
@@ -134,11 +161,14 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
             fh.write(json.dumps(record) + "\n")
         if on_epoch:
             on_epoch(record)
-        torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
-                    "epoch": epoch + 1}, state_path)
+        with atomic_path(str(state_path)) as tmp:
+            torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
+                        "epoch": epoch + 1}, tmp)
         full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
                          accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
         save_checkpoint(out, model.cpu(), full_meta)
         model.to(cfg.device)
+        if world > 1:
+            dist.barrier()
     return record
