@@ -121,3 +121,14 @@ def test_digits_split_is_fixed():
     train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
     assert (len(train), len(test)) == (1347, 450) and train.input_shape == (1, 8, 8)
     assert test.y[:10].tolist() == load_dataset("digits", "test").y[:10].tolist()
+
+
+def test_encoders_latency_and_onoff():
+    from ttfs_deploy.data.encoders import encode, encoded_shape
+
+    x = np.array([[[[0.0, 1.0, 0.5]]]])
+    assert encode("latency", x, 9).tolist() == [[-1, 0, 4]]
+    assert encode("onoff", x, 9).tolist() == [[-1, 0, 4, 0, -1, 4]]
+    assert encoded_shape("onoff", (1, 8, 8)) == (2, 8, 8)
+    with pytest.raises(TTFSError, match="unknown input encoder"):
+        encode("rate", x, 9)

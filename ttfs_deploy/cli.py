@@ -78,6 +78,7 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
 @click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
 @click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
+@click.option("--encoder", type=click.Choice(["latency", "onoff"]), help="input spike code (default per data set)")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=float, default=2e-3, show_default=True)
@@ -95,13 +96,13 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
 @click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
-def train_cmd(data_name, data_dir, arch, T, method, epochs, batch_size, lr, limit, seed, init, norm, decoder,
+def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size, lr, limit, seed, init, norm, decoder,
               init_gain, dropout, jitter, qat_epochs, resume, device, output) -> None:
     """Train a TTFS network with BPTT (the ETTFS recipe)."""
     import torch
 
     from ttfs_deploy.data.datasets import load_dataset
-    from ttfs_deploy.model.arch import DEFAULT_ARCH
+    from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
     from ttfs_deploy.model.network import ModelConfig
     from ttfs_deploy.train.bptt import TrainConfig, train
 
@@ -109,7 +110,8 @@ def train_cmd(data_name, data_dir, arch, T, method, epochs, batch_size, lr, limi
     test_data = load_dataset(data_name, "test", data_dir)
     n_classes = int(max(train_data.y.max(), test_data.y.max())) + 1
     arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
-    config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, init=init,
+    encoder = encoder or DEFAULT_ENCODER.get(data_name, "latency")
+    config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
                          norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,

@@ -31,7 +31,7 @@ from ttfs_deploy.train.evaluate import evaluate
 from ttfs_deploy.verify.compare import verify_network
 
 #: The demo's model and schedule (chosen by measured digits test accuracy, see docs/BENCHMARKS.md).
-DEMO_MODEL = dict(arch="FC256-FC10", T=16, init_gain=0.02, logit_scale=20.0, dropout=0.2)
+DEMO_MODEL = dict(arch="FC256-FC10", T=16, encoder="onoff", init_gain=0.01, logit_scale=20.0, dropout=0.2)
 DEMO_TRAIN = dict(epochs=60, batch_size=64, lr=2e-3, jitter=1, seed=0, qat_epochs=10)
 
 

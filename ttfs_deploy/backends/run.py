@@ -9,7 +9,7 @@ import numpy as np
 
 from ttfs_deploy.backends.eventsim.simulator import EventSim
 from ttfs_deploy.data.datasets import Dataset
-from ttfs_deploy.data.encoders import encode
+from ttfs_deploy.data.encoders import encode, encoded_shape
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
 from ttfs_deploy.model.decoder import decision_step
@@ -27,9 +27,11 @@ def synops_from_times(sim: EventSim, input_times: np.ndarray, spike_times: List[
 
 
 def check_compatible(net: IntNetwork, data: Dataset) -> None:
-    if tuple(data.input_shape) != tuple(net.input_shape):
-        raise TTFSError(f"data set {data.name} has inputs of shape {data.input_shape}, the network expects "
-                        f"{net.input_shape}", "pass the data set the model was trained on with --data")
+    """Raise unless ``data``'s images, encoded with the network's encoder, fit its input layer."""
+    if encoded_shape(net.encoder, tuple(data.input_shape)) != tuple(net.input_shape):
+        raise TTFSError(f"data set {data.name} has images of shape {data.input_shape}, the network expects "
+                        f"{net.input_shape} after {net.encoder} encoding",
+                        "pass the data set the model was trained on with --data")
 
 
 def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = False,

@@ -30,7 +30,7 @@ def fold_model(model: TTFSNet) -> FloatNetwork:
     """Fold normalization and average pooling; returns the float network that deploys."""
     cfg = model.config
     layers: List[FloatLayer] = []
-    shape = tuple(cfg.input_shape)
+    shape = tuple(model.input_shape)  # the encoded (spiking) input
     pool: Optional[int] = None
     index = 0
     for spec, module in zip(model.specs, model.layers):
@@ -71,5 +71,5 @@ def fold_model(model: TTFSNet) -> FloatNetwork:
         layers.append(layer)
         shape = layer.output_shape
         pool = None
-    return FloatNetwork(tuple(cfg.input_shape), cfg.T, cfg.encoder, layers,
+    return FloatNetwork(tuple(model.input_shape), cfg.T, cfg.encoder, layers,
                         metadata={"arch": cfg.arch, "n_classes": cfg.n_classes})

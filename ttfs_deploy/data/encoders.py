@@ -1,12 +1,17 @@
 """Spike encoders: float images in [0, 1] to first-spike times (steps, -1 = no spike).
 
-``latency``: one spike per pixel at ``t = round((1 - x) * (T - 1))``; pixels with ``x <= 0``
-stay silent. Brighter pixels fire earlier. Output shape ``(N, prod(input_shape))``, int64.
+* ``latency``: one input neuron per pixel, spiking at ``t = round((1 - x) * (T - 1))``; pixels
+  with ``x <= 0`` stay silent. Brighter pixels fire earlier.
+* ``onoff``: two channels per pixel: the ``latency`` (ON) channel, then an OFF channel spiking at
+  ``t = round(x * (T - 1))`` for pixels with ``x < 1``, so dark pixels are seen early too.
+  The encoded image has ``2 C`` channels (ON channels first).
+
+Output shape ``(N, prod(encoded_shape))``, int64, flattened in C-order.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 
@@ -21,7 +26,23 @@ def latency(x: np.ndarray, T: int) -> np.ndarray:
     return np.where(flat > 0, times, NEVER)
 
 
-ENCODERS: Dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"latency": latency}
+def onoff(x: np.ndarray, T: int) -> np.ndarray:
+    """ON (latency) and OFF channels of images ``x`` (N, C, H, W); returns (N, 2 C H W) int64."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(len(x), -1)
+    off = np.where(flat < 1, np.rint(np.clip(flat, 0.0, 1.0) * (T - 1)), NEVER).astype(np.int64)
+    return np.concatenate([latency(x, T), off], axis=1)
+
+
+ENCODERS: Dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"latency": latency, "onoff": onoff}
+CHANNELS = {"latency": 1, "onoff": 2}  #: encoded channels per image channel
+
+
+def encoded_shape(name: str, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:
+    """Shape of the spiking input layer for images of ``input_shape`` (C, H, W)."""
+    if name not in ENCODERS:
+        raise TTFSError(f"unknown input encoder {name!r}", f"use one of {sorted(ENCODERS)}")
+    return (input_shape[0] * CHANNELS[name], *input_shape[1:])
 
 
 def encode(name: str, x: np.ndarray, T: int) -> np.ndarray:

@@ -21,10 +21,13 @@ from ttfs_deploy.errors import TTFSError
 
 _TOKEN = re.compile(r"^(?:(?P<c>\d+)C(?P<k>\d+)(?:S(?P<s>\d+))?|(?P<pool>AP|MP)(?P<pk>\d+)|FC(?P<fc>\d+))$")
 
+#: Input encoder per data set, chosen by measured test accuracy (docs/BENCHMARKS.md).
+DEFAULT_ENCODER = {"digits": "onoff", "fashion-mnist": "latency", "mnist": "latency"}
+
 DEFAULT_ARCH = {
-    "digits": "FC128-FC10",
-    "fashion-mnist": "32C3-AP2-64C3-AP2-FC256-FC10",
-    "mnist": "32C3-AP2-64C3-AP2-FC256-FC10",
+    "digits": "FC256-FC10",
+    "fashion-mnist": "16C3-AP2-16C3-AP2-FC128-FC10",
+    "mnist": "16C3-AP2-16C3-AP2-FC128-FC10",
 }
 
 

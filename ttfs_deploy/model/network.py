@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ttfs_deploy.data.encoders import encoded_shape
 from ttfs_deploy.model.arch import LayerSpec, parse_spec
 from ttfs_deploy.model.decoder import decode_prediction, decision_step
 from ttfs_deploy.model.layers import TTFSWeightLayer
@@ -73,7 +74,8 @@ class TTFSNet(nn.Module):
             raise ValueError(f"unknown decoder {config.decoder!r}")
         self.specs: List[LayerSpec] = parse_spec(config.arch, config.n_classes)
         self.layers = nn.ModuleList()
-        shape = tuple(config.input_shape)
+        self.input_shape = encoded_shape(config.encoder, tuple(config.input_shape))
+        shape = self.input_shape
         for spec in self.specs:
             if spec.kind == "conv":
                 layer = TTFSWeightLayer("conv", shape[0], spec.size, config.T, spec.kernel, spec.stride,
@@ -108,7 +110,7 @@ class TTFSNet(nn.Module):
         """(B, n_inputs) first-spike times -> (T, B, C, H, W) binary raster."""
         steps = torch.arange(self.config.T, device=times.device).view(-1, 1, 1)
         r = (times.unsqueeze(0) == steps).to(self.time_weights.dtype)
-        return r.view(self.config.T, times.shape[0], *self.config.input_shape)
+        return r.view(self.config.T, times.shape[0], *self.input_shape)
 
     def run(self, times: torch.Tensor) -> Tuple[List[torch.Tensor], torch.Tensor, torch.Tensor]:
         """Simulate; returns the spike rasters of every spiking layer ((T, B, ...) each), and the
