@@ -161,18 +161,19 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
     write_graph(int_to_nir(net), output)
     if float_nir:
         write_graph(float_to_nir(floatnet), float_nir)
-    table = Table(title=f"{model} -> {output} ({profile.name}: {rep.cores_used} cores, {rep.chips_used} chip, "
-                        f"{rep.total_steps} steps)")
-    for col in ("layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "quant err",
-                "worst |v|", "bound by"):
-        table.add_column(col, justify="right")
+    table = Table(title=f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
+                        f"T={rep.T}, {rep.total_steps} steps on target", title_justify="left")
+    for col, tip in (("layer", ""), ("neurons", ""), ("synapses", ""), ("cores", ""), ("w bits", ""), ("w exp", ""),
+                     ("vth", ""), ("delay", ""), ("q err", ""), ("worst |v|", ""), ("bound by", "")):
+        table.add_column(col, justify="left" if col in ("layer", "bound by") else "right")
     for layer in rep.layers:
-        table.add_row(layer["name"] + (f" ({layer['provenance']})" if layer["provenance"] else ""),
-                      str(layer["neurons"]), str(layer["synapses"]), str(layer["cores"]), str(layer["weight_bits"]),
-                      str(layer["weight_exp"]), str(layer["vth"]), str(layer["hop_delay"]),
-                      f"{layer['quant_error']:.2%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%} of 2^23",
+        table.add_row(layer["name"], f"{layer['neurons']:,}", f"{layer['synapses']:,}", str(layer["cores"]),
+                      str(layer["weight_bits"]), str(layer["weight_exp"]), str(layer["vth"]), str(layer["hop_delay"]),
+                      f"{layer['quant_error']:.1%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%}",
                       layer["binding_constraint"])
     console.print(table)
+    console.print("worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit limit; "
+                  "q err: relative RMS weight error; " + ", ".join(f"{l['name']} = {l['provenance']}" for l in rep.layers))
     if accuracy:
         console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
                       f"integer (eventsim) {accuracy['integer']:.4f}")

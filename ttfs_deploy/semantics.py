@@ -72,6 +72,8 @@ def threshold(vth: Array) -> Array:
 
 def wrap_state(x: Array) -> Array:
     """Wrap to the 24-bit range (-2**23, 2**23] as Lava does for ``u``."""
+    if not ((x > STATE_MAX) | (x <= -STATE_MAX)).any():  # fast path: nothing to wrap
+        return x
     return (x - (1 - STATE_MAX)) % (2 * STATE_MAX) + (1 - STATE_MAX)
 
 

@@ -44,6 +44,16 @@ def weight_grid(weight: np.ndarray, bits: int) -> Tuple[int, int, int]:
     return -(full + 1), full - 1, 2
 
 
+def weight_bits_used(mant: np.ndarray, grid: Tuple[int, int, int]) -> int:
+    """Bits Lava stores per weight: two's complement of ``mant / 2`` for mixed signs (the LSB is
+    dropped), plain magnitude bits for single-sign matrices."""
+    lo, _, step = grid
+    if step == 2:
+        q = mant // 2
+        return int(max(int(q.max(initial=0)), -int(q.min(initial=0)) - 1)).bit_length() + 1
+    return int(np.abs(mant).max(initial=0)).bit_length()
+
+
 def quantize_mantissa(scaled: np.ndarray, grid: Tuple[int, int, int]) -> np.ndarray:
     """Round to the nearest grid value (int64)."""
     lo, hi, step = grid
@@ -118,7 +128,7 @@ def quantize_layer(layer: FloatLayer, profile: HardwareProfile, total_steps: int
     eff = int_layer.weight.astype(np.float64) * 2 ** exp
     err = float(np.linalg.norm(eff / alpha - w) / max(np.linalg.norm(w), 1e-30))
     int_layer.info = {"provenance": layer.provenance, "quant_error": err, "binding_constraint": binding,
-                      "weight_bits_used": int(np.ceil(np.log2(np.abs(int_layer.weight).max(initial=1) + 1))),
+                      "weight_bits_used": weight_bits_used(int_layer.weight, grid),
                       **analysis}
     return int_layer
 

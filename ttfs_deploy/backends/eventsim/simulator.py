@@ -27,6 +27,7 @@ from ttfs_deploy.ir.connectivity import connections, layer_matrix
 from ttfs_deploy.ir.network import NEVER, IntNetwork
 from ttfs_deploy.model.decoder import decision_step, decode_prediction
 
+DENSE_FRACTION = 0.25  #: layers with more non-zero synapses than this use a dense weight matrix
 COUNT_KEYS = ("syn_ops", "dense_ops", "spikes", "updates_active", "updates_inactive")
 
 
@@ -56,13 +57,22 @@ class EventSim:
 
     def __init__(self, net: IntNetwork) -> None:
         self.net = net
-        # transposed (n_in, n_out) CSR, effective weights in integer weight units
-        self.weights_t = [(layer_matrix(layer).astype(np.int64) * (1 << layer.weight_exp)).T.tocsr()
-                          for layer in net.layers]
+        # transposed (n_in, n_out) CSR, effective weights in integer weight units; int32 state
+        # where no input pattern can leave int32 (|v| < 2**30), else int64: exact either way
+        matrices = [(layer_matrix(layer).astype(np.int64) * (1 << layer.weight_exp)).T.tocsr()
+                    for layer in net.layers]
+        self.dtypes = [np.int32 if _max_abs_v(w, layer, net.T) < 2 ** 30 else np.int64
+                       for w, layer in zip(matrices, net.layers)]
+        self.weights_t = [w.astype(dt) for w, dt in zip(matrices, self.dtypes)]
         self.fan_out = [np.diff(w.indptr).astype(np.int64) for w in self.weights_t]
+        # where most synapses exist (dense layers) a dense matrix is the cheaper right operand:
+        # spikes x fan-out either way, without the sparse-product bookkeeping
+        self.weights_dense = [w.toarray() if w.nnz > DENSE_FRACTION * w.shape[0] * w.shape[1] else None
+                              for w in self.weights_t]
         self.connections = [connections(layer) for layer in net.layers]
-        self.bias = [layer.bias_per_neuron() for layer in net.layers]
-        self.vth = [semantics.threshold(np.int64(layer.vth)) for layer in net.layers]
+        self.bias = [layer.bias_per_neuron().astype(dt) for layer, dt in zip(net.layers, self.dtypes)]
+        self.bias_everywhere = [bool((b != 0).all()) for b in self.bias]
+        self.vth = [semantics.threshold(dt(layer.vth)) for layer, dt in zip(net.layers, self.dtypes)]
 
     def run(self, input_times: np.ndarray, early_exit: bool = False, batch_size: int = 256,
             progress: bool = False) -> SimResult:
@@ -81,10 +91,20 @@ class EventSim:
             counts=[{k: np.concatenate([p.counts[l][k] for p in parts]) for k in COUNT_KEYS}
                     for l in range(len(self.net.layers))])
 
+    def _synaptic_input(self, l: int, rows: np.ndarray, cols: np.ndarray, B: int) -> np.ndarray:
+        """Sum of the weights of this step's input spikes ``(rows = sample, cols = input)``:
+        (B, n_out) in integer weight units. A sparse spike matrix times the sparse weights does
+        spikes x fan-out work; dense layers use a dense right operand (spikes x n_out)."""
+        w, dt = self.weights_t[l], self.dtypes[l]
+        s_in = sp.csr_matrix((np.ones(len(rows), dt), (rows, cols)), shape=(B, w.shape[0]))
+        if self.weights_dense[l] is not None:
+            return s_in @ self.weights_dense[l]
+        return (s_in @ w).toarray()
+
     def _run_batch(self, input_times: np.ndarray, early_exit: bool) -> SimResult:
         net, B = self.net, len(input_times)
         sizes = [layer.n_neurons for layer in net.layers]
-        v = [np.zeros((B, n), np.int64) for n in sizes]
+        v = [np.zeros((B, n), dt) for n, dt in zip(sizes, self.dtypes)]
         fired = [np.zeros((B, n), bool) for n in sizes]
         times = [np.full((B, n), NEVER, np.int64) for n in sizes]
         v_spike = np.zeros((B, sizes[-1]), np.int64)
@@ -94,16 +114,15 @@ class EventSim:
             live = running.astype(np.int64)
             rows, cols = np.nonzero((input_times == t) & running[:, None])
             for l in range(len(sizes)):
-                s_in = sp.csr_matrix((np.ones(len(rows), np.int64), (rows, cols)),
-                                     shape=(B, self.weights_t[l].shape[0]))
-                a_in = np.asarray((s_in @ self.weights_t[l]).todense())
+                a_in = self._synaptic_input(l, rows, cols, B)
                 v_pre = semantics.integrate(v[l], a_in, self.bias[l])
                 v[l], fired[l], spikes = semantics.fire(v_pre, fired[l], self.vth[l])
                 spikes &= running[:, None]
                 c = counts[l]
                 c["syn_ops"] += np.bincount(rows, weights=self.fan_out[l][cols], minlength=B).astype(np.int64)
                 c["dense_ops"] += self.connections[l] * live
-                active = ((a_in != 0) | (self.bias[l] != 0) | spikes).sum(1)
+                active = (sizes[l] if self.bias_everywhere[l]
+                          else ((a_in != 0) | (self.bias[l] != 0) | spikes).sum(1))
                 c["updates_active"] += active * live
                 c["updates_inactive"] += (sizes[l] - active) * live
                 rows, cols = np.nonzero(spikes)
@@ -116,6 +135,15 @@ class EventSim:
                 if not running.any():
                     break
         return SimResult(times, v[-1], v_spike, decision_step(times[-1]), counts)
+
+
+def _max_abs_v(weights_t: sp.csr_matrix, layer, T: int) -> int:
+    """Bound on |v| and |a << 6| (membrane units) over any input pattern of one window."""
+    w = weights_t.tocsc()
+    pos = np.asarray(w.maximum(0).sum(0)).ravel()
+    neg = np.asarray((-w).maximum(0).sum(0)).ravel()
+    bias = np.abs(layer.bias_per_neuron())
+    return int((64 * np.maximum(pos, neg) + (T + 1) * bias).max(initial=0)) + 64
 
 
 def simulate(net: IntNetwork, input_times: np.ndarray, early_exit: bool = False) -> SimResult:
