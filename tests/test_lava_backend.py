@@ -180,7 +180,7 @@ HAND = (HAND_TIMES, HAND_V, HAND_V_SPIKE)
 @st.composite
 def dense_networks(draw):
     seed = draw(st.integers(0, 2 ** 32 - 1))
-    T = draw(st.integers(2, 32))
+    T = draw(st.integers(2, 64))
     n_layers = draw(st.integers(1, 3))
     sizes = [draw(st.integers(2, 12)) for _ in range(n_layers + 1)]
     rng = np.random.default_rng(seed)
@@ -203,7 +203,7 @@ def dense_networks(draw):
 @st.composite
 def conv_networks(draw):
     seed = draw(st.integers(0, 2 ** 32 - 1))
-    T = draw(st.integers(2, 16))
+    T = draw(st.integers(2, 64))
     c_in = draw(st.integers(1, 2))
     c1 = draw(st.integers(2, 3))
     stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
