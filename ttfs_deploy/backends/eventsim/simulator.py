@@ -7,7 +7,7 @@ next layer's sparse weights, so synaptic work is spikes x fan-out; the neuron up
 stops at the step its first output spike appears (the decision): later work is not done and not
 counted.
 
-Counts per layer and per sample (NeuroBench definitions, see ``docs/counts.md``):
+Counts per layer and per sample (NeuroBench definitions, see ``docs/energy.md``):
 ``syn_ops`` (effective accumulates = input spikes x non-zero fan-out), ``dense_ops``
 (all connections x steps simulated), ``spikes``, ``updates_active`` (neuron-steps whose state
 changed or that spiked), ``updates_inactive`` (the other neuron-steps), ``steps``.
