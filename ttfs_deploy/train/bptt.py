@@ -159,8 +159,6 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
                   "samples_per_second": seen / max(train_seconds, 1e-9), "lr": schedule.get_last_lr()[0]}
         with log_path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
-        if on_epoch:
-            on_epoch(record)
         with atomic_path(str(state_path)) as tmp:
             torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
@@ -169,6 +167,8 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
                          accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
         save_checkpoint(out, model.cpu(), full_meta)
         model.to(cfg.device)
+        if on_epoch:  # after the epoch is on disk, so an interrupted run resumes from it
+            on_epoch(record)
         if world > 1:
             dist.barrier()
     return record

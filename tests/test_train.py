@@ -1,0 +1,64 @@
+"""Training: fixed seeds give identical runs; resume continues exactly; logs and checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from ttfs_deploy.data.datasets import load_dataset
+from ttfs_deploy.model.checkpoint import load_checkpoint
+from ttfs_deploy.model.network import ModelConfig
+from ttfs_deploy.train.bptt import TrainConfig, train
+
+CONFIG = dict(arch="FC16-FC10", input_shape=(1, 8, 8), n_classes=10, T=6, encoder="onoff", dropout=0.2)
+
+
+def _train(path, epochs, resume=False, qat=0):
+    data = load_dataset("digits", "train").head(192)
+    test = load_dataset("digits", "test").head(64)
+    cfg = TrainConfig(epochs=3, batch_size=32, seed=7, jitter=1, progress=False, qat_epochs=qat)
+    if epochs < 3:  # stop early by training a prefix of the same 3-epoch schedule
+        cfg_prefix = TrainConfig(**{**cfg.__dict__})
+        train(ModelConfig(**CONFIG), data, test, cfg_prefix, str(path), resume=resume,
+              on_epoch=lambda r: _stop_after(r, epochs))
+    else:
+        train(ModelConfig(**CONFIG), data, test, cfg, str(path), resume=resume)
+    return load_checkpoint(str(path))[0].state_dict()
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(record, epochs):
+    if record["epoch"] == epochs:
+        raise _Stop
+
+
+def _same(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_fixed_seed_gives_identical_runs(tmp_path):
+    assert _same(_train(tmp_path / "a.pt", 3), _train(tmp_path / "b.pt", 3))
+
+
+def test_resume_continues_exactly(tmp_path):
+    full = _train(tmp_path / "full.pt", 3)
+    try:
+        _train(tmp_path / "part.pt", 1)
+    except _Stop:
+        pass
+    assert torch.load(tmp_path / "part.pt.last.pt", weights_only=True)["epoch"] == 1
+    resumed = _train(tmp_path / "part.pt", 3, resume=True)
+    assert _same(full, resumed)
+    log = [json.loads(line) for line in (tmp_path / "part.pt.log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+    assert {"loss", "train_accuracy", "test_accuracy", "latency_steps_mean", "samples_per_second"} <= set(log[0])
+
+
+def test_quantization_aware_epochs_are_recorded_in_the_checkpoint(tmp_path):
+    _train(tmp_path / "q.pt", 3, qat=1)
+    model, meta = load_checkpoint(str(tmp_path / "q.pt"))
+    assert model.config.weight_bits == 8 and meta["epochs_done"] == 3
