@@ -132,3 +132,13 @@ def test_encoders_latency_and_onoff():
     assert encoded_shape("onoff", (1, 8, 8)) == (2, 8, 8)
     with pytest.raises(TTFSError, match="unknown input encoder"):
         encode("rate", x, 9)
+
+
+def test_data_that_does_not_fit_the_network_is_one_line(tiny_model, tmp_path, monkeypatch):
+    code, _, err = _run("compile", str(tiny_model), "--target", "loihi2", "-o", str(tmp_path / "m.nir"))
+    assert code == 0, err
+    np.savez(tmp_path / "other.npz", x_train=np.zeros((2, 5, 5)), y_train=np.zeros(2), x_test=np.zeros((2, 5, 5)),
+             y_test=np.zeros(2))
+    for command in (["run", "--backend", "eventsim"], ["verify", "--no-lava"], ["energy"]):
+        code, _, err = _run(command[0], str(tmp_path / "m.nir"), *command[1:], "--data", str(tmp_path / "other.npz"))
+        assert code == 1 and err.count("\n") == 1 and "expects" in err, (command, err)

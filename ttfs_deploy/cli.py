@@ -154,8 +154,8 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
         from ttfs_deploy.train.evaluate import evaluate
 
         data = _dataset(data_name, net, data_dir, samples)
-        accuracy = {"float": evaluate(net_model, data)["accuracy"],
-                    "integer": run_backend(net, "eventsim", data)["accuracy"], "samples": len(data)}
+        integer = run_backend(net, "eventsim", data)["accuracy"]  # checks the data fits the network first
+        accuracy = {"float": evaluate(net_model, data)["accuracy"], "integer": integer, "samples": len(data)}
     rep = report(net, accuracy)
     output = output or str(Path(model).with_suffix(".nir"))
     write_graph(int_to_nir(net), output)
@@ -215,8 +215,11 @@ def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
     from ttfs_deploy.ir.nir_io import read_int
     from ttfs_deploy.verify.compare import verify_network
 
+    from ttfs_deploy.backends.run import check_compatible
+
     net = read_int(model)
     data = _dataset(data_name, net, data_dir, samples)
+    check_compatible(net, data)
     times = encode(net.encoder, data.x, net.T)
     rep = verify_network(net, times, backends=("torch",) if no_lava else ("torch", "lava"), progress=True)
     table = Table(title=f"first-spike agreement on {rep.samples} samples (reference: eventsim)")
