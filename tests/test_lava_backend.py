@@ -263,14 +263,26 @@ def test_floating_point_model_matches_on_hand_network():
 @given(dense_networks())
 def test_random_dense_networks_match_reference(case):
     net, times = case
-    assert_same(lava_runner().LavaNetwork(net).run(times), ref_run(net, times))
+    lava = lava_runner().LavaNetwork(net).run(times)
+    assert_same(lava, ref_run(net, times))
+    assert_same(lava, _eventsim(net, times))
 
 
 @HYPOTHESIS
 @given(conv_networks())
 def test_random_conv_networks_match_reference(case):
     net, times = case
-    assert_same(lava_runner().LavaNetwork(net).run(times), ref_run(net, times))
+    lava = lava_runner().LavaNetwork(net).run(times)
+    assert_same(lava, ref_run(net, times))
+    assert_same(lava, _eventsim(net, times))
+
+
+def _eventsim(net, times):
+    """The event simulator's result in ``ref_run``'s form."""
+    from ttfs_deploy.backends.eventsim import simulate
+
+    result = simulate(net, times)
+    return result.spike_times, result.v_final, result.v_spike
 
 
 def test_dense_into_conv_layout():
