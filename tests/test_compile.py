@@ -110,3 +110,13 @@ def test_quantization_aware_weights_compile_without_weight_error():
     for layer in net.layers:
         assert layer.info["binding_constraint"] == "weight range"
         assert layer.info["quant_error"] < 1e-9
+
+
+def test_quantization_aware_weights_with_a_dominant_negative_weight():
+    model = _model("FC16-FC12", seed=6)
+    with torch.no_grad():
+        model.layers[0].gamma[0] = 3.0   # one row of large weights: the extreme weight may be negative
+        model.layers[0].weight[0, 0] = -5.0
+    model.set_weight_bits(8)
+    _, net = compile_model(model, load_profile("loihi2"))
+    assert all(layer.info["quant_error"] < 1e-9 for layer in net.layers)

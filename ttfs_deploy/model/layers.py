@@ -8,9 +8,8 @@ learnable affine:  ``W_hat = (W - mean) / (std + eps) * sqrt(gain * T / fan_in)`
 ``norm="none"``: ``I = W x + b``.
 
 ``weight_bits > 0`` (quantization-aware fine-tuning): the effective weight is rounded, in the
-forward pass only (straight-through gradient), to the grid the compiler will use at full scale:
-``max|W| / (2**(bits-1) - 1)`` steps for mixed signs (Lava drops one LSB), ``max|W| / (2**bits - 1)``
-otherwise. The compiled integer weights then equal the trained ones exactly.
+forward pass only (straight-through gradient), to the grid the compiler will use at full scale
+(:func:`fake_quantize`). The compiled integer weights then equal the trained ones exactly.
 
 ``init="ettfs"``: ``W ~ U(+-sqrt(3 * gain * T / fan_in))`` (``Var(W) = gain * T / fan_in``);
 ``init="kaiming"``: torch's default Kaiming-uniform.
@@ -29,11 +28,20 @@ EPS = 1e-5
 
 
 def fake_quantize(w: torch.Tensor, bits: int) -> torch.Tensor:
-    """Round ``w`` to the compiler's full-scale grid (see module docstring); identity gradient."""
-    mixed = bool((w.detach() > 0).any() and (w.detach() < 0).any())
-    levels = 2 ** (bits - 1) - 1 if mixed else 2 ** bits - 1
-    step = w.detach().abs().max().clamp_min(1e-12) / levels
-    return w + (torch.round(w / step) * step - w).detach()
+    """Round ``w`` to the grid the compiler uses at full scale; identity gradient.
+
+    Mixed signs: scale ``alpha = min((2**bits - 2) / max(w), 2**bits / max(-w))`` and even
+    integers (Lava drops the LSB); single sign: ``alpha = (2**bits - 1) / max|w|`` and integers.
+    This is :func:`ttfs_deploy.compile.quantize.quantize_layer`'s full-scale choice, so a model
+    trained with it compiles with zero weight error.
+    """
+    wd = w.detach()
+    top, bottom = wd.max().clamp_min(0), (-wd).max().clamp_min(0)
+    if top > 0 and bottom > 0:
+        alpha, step = torch.minimum((2 ** bits - 2) / top, 2 ** bits / bottom), 2.0
+    else:
+        alpha, step = (2 ** bits - 1) / torch.maximum(top, bottom).clamp_min(1e-12), 1.0
+    return w + (torch.round(alpha * wd / step) * step / alpha - wd)
 
 
 class TTFSWeightLayer(nn.Module):
