@@ -83,8 +83,12 @@ def quantize_layer(layer: FloatLayer, profile: HardwareProfile, total_steps: int
     grid = weight_grid(w, int(bits["weight_mantissa"]))
     w_max = float(np.abs(w).max(initial=0.0))
     # full scale at weight_exp 0: the largest alpha keeping the extreme weights of both signs on the grid
-    full_scale = min([grid[1] / w.max()] * bool(w.max(initial=0.0) > 0)
-                     + [-grid[0] / -w.min()] * bool(w.min(initial=0.0) < 0) or [math.inf])
+    candidates = []
+    if w.max(initial=0.0) > 0:
+        candidates.append(grid[1] / w.max())
+    if w.min(initial=0.0) < 0:
+        candidates.append(grid[0] / w.min())
+    full_scale = min(candidates, default=math.inf)
     vth_max = 2 ** int(bits["threshold"]) - 1
     input_max = 2 ** (int(bits["synaptic_input"]) - 1) - 1
     v_max = 2 ** (int(bits["state"]) - 1) - 1
