@@ -12,7 +12,6 @@ from ttfs_deploy.backends.torchsim import run_float
 from ttfs_deploy.compile.fold import fold_model
 from ttfs_deploy.compile.pipeline import compile_model, report
 from ttfs_deploy.compile.placement import place
-from ttfs_deploy.compile.quantize import quantize_network
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.model.network import ModelConfig, TTFSNet, first_spike_times

@@ -16,7 +16,7 @@ changed or that spiked), ``updates_inactive`` (the other neuron-steps), ``steps`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 import scipy.sparse as sp
