@@ -33,18 +33,24 @@ def write_text(path: str, text: str) -> None:
 
 
 def write_json(path: str, data: Any) -> None:
-    """Write ``data`` as indented JSON atomically."""
-    write_text(path, json.dumps(data, indent=2, default=_default) + "\n")
+    """Write ``data`` as indented JSON atomically (numpy values become plain Python values)."""
+    write_text(path, json.dumps(plain(data), indent=2) + "\n")
 
 
-def _default(value: Any) -> Any:
-    try:
-        import numpy as np
+def plain(obj: Any) -> Any:
+    """Recursively turn numpy scalars and arrays (and tuples) into JSON-able Python values."""
+    import numpy as np
 
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return plain(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    return obj

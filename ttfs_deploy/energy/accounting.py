@@ -25,6 +25,7 @@ import numpy as np
 from ttfs_deploy.backends.eventsim.simulator import SimResult
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
+from ttfs_deploy.io_utils import plain
 from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import IntNetwork
 
@@ -65,7 +66,7 @@ class EnergyReport:
 
     def to_dict(self) -> Dict[str, Any]:
         acc = self.accuracy or {}
-        return _plain({"profile": self.profile, "source": self.source, "assumption": self.assumption,
+        return plain({"profile": self.profile, "source": self.source, "assumption": self.assumption,
                        "profile_description": self.profile_description,
                        "samples": self.samples, "per_sample": self.per_sample, "layers": self.layers,
                        "ann_baseline": self.ann_baseline, "comparison": self.comparison,
@@ -73,23 +74,6 @@ class EnergyReport:
                        "latency_steps_mean": self.latency.get("decision_step_mean"),
                        "accuracy": acc.get("accuracy"), "accuracy_early_exit": acc.get("accuracy_early_exit"),
                        "command": self.command or None})
-
-
-def _plain(obj: Any) -> Any:
-    """Recursively turn numpy scalars/arrays into JSON-able Python values."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    return obj
 
 
 def _check(profile: HardwareProfile, keys, fix: str) -> None:
