@@ -128,8 +128,9 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
         local_batch = max(1, cfg.batch_size // world)
         batches = range(0, len(order), local_batch)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not cfg.progress or rank > 0,
-                   leave=False)
+        show = cfg.progress and rank == 0
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=None if show else True)  # None: tqdm hides itself when not on a terminal
         for start in bar:
             idx = order[start:start + local_batch]
             x = torch.as_tensor(times[idx], device=cfg.device)

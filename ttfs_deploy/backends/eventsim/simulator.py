@@ -82,7 +82,7 @@ class EventSim:
             raise ValueError(f"input_times must be (B, {self.net.n_inputs}), got {input_times.shape}")
         starts = range(0, len(input_times), batch_size)
         parts = [self._run_batch(input_times[i:i + batch_size], early_exit)
-                 for i in tqdm(starts, desc="eventsim", unit="batch", disable=not progress, leave=False)]
+                 for i in tqdm(starts, desc="eventsim", unit="batch", disable=None if progress else True, leave=False)]
         return SimResult(
             spike_times=[np.concatenate([p.spike_times[l] for p in parts]) for l in range(len(self.net.layers))],
             v_final=np.concatenate([p.v_final for p in parts]),
