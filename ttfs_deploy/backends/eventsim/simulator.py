@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from ttfs_deploy import semantics
+from ttfs_deploy.compile.quantize import membrane_bounds
 from ttfs_deploy.ir.connectivity import connections, layer_matrix
 from ttfs_deploy.ir.network import NEVER, IntNetwork
 from ttfs_deploy.model.decoder import decision_step, decode_prediction
@@ -61,8 +62,8 @@ class EventSim:
         # where no input pattern can leave int32 (|v| < 2**30), else int64: exact either way
         matrices = [(layer_matrix(layer).astype(np.int64) * (1 << layer.weight_exp)).T.tocsr()
                     for layer in net.layers]
-        self.dtypes = [np.int32 if _max_abs_v(w, layer, net.T) < 2 ** 30 else np.int64
-                       for w, layer in zip(matrices, net.layers)]
+        self.dtypes = [np.int32 if membrane_bounds(layer, net.T)["max_abs_v"] < 2 ** 30 else np.int64
+                       for layer in net.layers]
         self.weights_t = [w.astype(dt) for w, dt in zip(matrices, self.dtypes)]
         self.fan_out = [np.diff(w.indptr).astype(np.int64) for w in self.weights_t]
         # where most synapses exist (dense layers) a dense matrix is the cheaper right operand:
@@ -135,15 +136,6 @@ class EventSim:
                 if not running.any():
                     break
         return SimResult(times, v[-1], v_spike, decision_step(times[-1]), counts)
-
-
-def _max_abs_v(weights_t: sp.csr_matrix, layer, T: int) -> int:
-    """Bound on |v| and |a << 6| (membrane units) over any input pattern of one window."""
-    w = weights_t.tocsc()
-    pos = np.asarray(w.maximum(0).sum(0)).ravel()
-    neg = np.asarray((-w).maximum(0).sum(0)).ravel()
-    bias = np.abs(layer.bias_per_neuron())
-    return int((64 * np.maximum(pos, neg) + (T + 1) * bias).max(initial=0)) + 64
 
 
 def simulate(net: IntNetwork, input_times: np.ndarray, early_exit: bool = False) -> SimResult:
