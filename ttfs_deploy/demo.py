@@ -22,6 +22,7 @@ from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.io_utils import write_json
 from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_graph
 from ttfs_deploy.model.checkpoint import load_checkpoint
+from ttfs_deploy.model.decoder import mean_decision_step
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
@@ -71,7 +72,6 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
     sim = EventSim(net).run(encode(net.encoder, test_data.x, net.T))  # also feeds the energy report
     eventsim_seconds = time.perf_counter() - start
     eventsim_accuracy = float((sim.predictions == test_data.y).mean())
-    fired = sim.decision[sim.decision >= 0]
     console.print(f"eventsim accuracy {eventsim_accuracy:.4f} on {len(test_data)} samples in {eventsim_seconds:.2f} s")
 
     console.rule(f"[bold]4. Lava fixed_pt + verify ({lava_samples} samples)")
@@ -91,7 +91,7 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
         "dataset": "digits", "target": target, "model": model_path, "nir": nir_path,
         "accuracy": {"float": float_eval["accuracy"], "eventsim": eventsim_accuracy, "lava": lava_acc,
                      "lava_samples": len(subset), "eventsim_samples": len(test_data)},
-        "latency_steps_mean": float(fired.mean()) if len(fired) else None,
+        "latency_steps_mean": mean_decision_step(sim.decision),
         "verify": verify.to_dict(),
         "energy": energy.to_dict(),
         "compile": comp,

@@ -12,7 +12,7 @@ from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import encode, encoded_shape
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.model.decoder import decision_step
+from ttfs_deploy.model.decoder import decision_step, mean_decision_step
 
 BACKENDS = ("eventsim", "lava")
 
@@ -55,10 +55,9 @@ def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = F
         decision = decision_step(spike_times[-1])
         synops = synops_from_times(sim, times, spike_times)
     seconds = time.perf_counter() - start
-    fired = decision[decision >= 0]
     return {"backend": backend, "samples": len(data), "dataset": data.name,
             "accuracy": float((preds == data.y).mean()) if len(data) else float("nan"),
-            "latency_steps_mean": float(fired.mean()) if len(fired) else None,
+            "latency_steps_mean": mean_decision_step(decision),
             "silent_fraction": float((decision < 0).mean()) if len(data) else 0.0,
             "synops_per_sample": float(np.mean(synops)) if len(data) else 0.0,
             "seconds": seconds, "seconds_per_sample": seconds / max(1, len(data)),

@@ -28,6 +28,7 @@ from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.io_utils import plain
 from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import IntNetwork
+from ttfs_deploy.model.decoder import mean_decision_step
 
 #: count key of the simulator -> energy key of the profile
 EVENT_KEYS = {"syn_ops": "synaptic_op", "updates_active": "neuron_update_active",
@@ -99,7 +100,7 @@ def decision_stats(decision: np.ndarray, T: int) -> Dict[str, Any]:
     decision = np.asarray(decision, dtype=np.int64)
     fired = decision[decision >= 0]
     hist = np.bincount(fired, minlength=T)[:max(T, 1)] if len(fired) else np.zeros(T, np.int64)
-    return {"decision_step_mean": float(fired.mean()) if len(fired) else None,
+    return {"decision_step_mean": mean_decision_step(decision),
             "decision_step_median": float(np.median(fired)) if len(fired) else None,
             "decision_step_p95": float(np.percentile(fired, 95)) if len(fired) else None,
             "decision_step_max": int(fired.max()) if len(fired) else None,

@@ -5,6 +5,8 @@ Matches the temporal-weighting decoder on fire-once outputs (earlier spike = lar
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 
@@ -34,3 +36,10 @@ def decision_step(first_spike: np.ndarray, never: int = -1) -> np.ndarray:
     big = np.iinfo(np.int64).max
     earliest = np.where(first_spike == never, big, first_spike).min(axis=-1)
     return np.where(earliest == big, never, earliest)
+
+
+def mean_decision_step(decision: np.ndarray, never: int = -1) -> Optional[float]:
+    """Mean decision step over the samples whose output fired (None when none fired)."""
+    decision = np.asarray(decision)
+    fired = decision[decision != never]
+    return float(fired.mean()) if len(fired) else None

@@ -9,6 +9,7 @@ import torch
 
 from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import encode
+from ttfs_deploy.model.decoder import mean_decision_step
 from ttfs_deploy.model.network import TTFSNet
 
 
@@ -27,7 +28,7 @@ def evaluate(model: TTFSNet, data: Dataset, batch_size: int = 256, device: str =
         correct += int((pred.numpy() == data.y[start:start + batch_size]).sum())
         decisions.append(decision.numpy())
     decision = np.concatenate(decisions) if decisions else np.zeros(0)
-    fired = decision[decision >= 0]
+    latency = mean_decision_step(decision)
     return {"accuracy": correct / max(1, len(data)),
-            "latency_steps_mean": float(fired.mean()) if len(fired) else float("nan"),
+            "latency_steps_mean": float("nan") if latency is None else latency,
             "silent_fraction": float((decision < 0).mean()) if len(decision) else 0.0}
