@@ -163,8 +163,8 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
         write_graph(float_to_nir(floatnet), float_nir)
     table = Table(title=f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
                         f"T={rep.T}, {rep.total_steps} steps on target", title_justify="left")
-    for col, tip in (("layer", ""), ("neurons", ""), ("synapses", ""), ("cores", ""), ("w bits", ""), ("w exp", ""),
-                     ("vth", ""), ("delay", ""), ("q err", ""), ("worst |v|", ""), ("bound by", "")):
+    for col in ("layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "q err", "worst |v|",
+                "bound by"):
         table.add_column(col, justify="left" if col in ("layer", "bound by") else "right")
     for layer in rep.layers:
         table.add_row(layer["name"], f"{layer['neurons']:,}", f"{layer['synapses']:,}", str(layer["cores"]),
@@ -212,10 +212,9 @@ def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> 
 def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
     """Check that every neuron's first-spike time agrees: torch (integer) vs eventsim vs Lava."""
     from ttfs_deploy.data.encoders import encode
+    from ttfs_deploy.backends.run import check_compatible
     from ttfs_deploy.ir.nir_io import read_int
     from ttfs_deploy.verify.compare import verify_network
-
-    from ttfs_deploy.backends.run import check_compatible
 
     net = read_int(model)
     data = _dataset(data_name, net, data_dir, samples)
