@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ttfs_deploy.backends.eventsim import EventSim, simulate
 from ttfs_deploy.backends.torchsim import run_int
-from ttfs_deploy.ir.network import NEVER
+from ttfs_deploy.ir.network import NEVER, IntLayer, IntNetwork
 
 from strategies import int_networks
 
 
-@settings(max_examples=40, deadline=None)
-@given(int_networks(conv=False))
-def test_eventsim_equals_dense_integer_mode_dense(case):
-    net, times = case
+def assert_matches_dense_integer_mode(net: IntNetwork, times: np.ndarray) -> None:
+    """Every spike time, and the output layer's final and at-spike membranes, equal torch's."""
     result = simulate(net, times)
     ref_times, v_final, v_spike = run_int(net, times)
     for a, b in zip(result.spike_times, ref_times):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(result.v_final, v_final)
     np.testing.assert_array_equal(result.v_spike, v_spike)
+
+
+@settings(max_examples=40, deadline=None)
+@given(int_networks(conv=False))
+def test_eventsim_equals_dense_integer_mode_dense(case):
+    assert_matches_dense_integer_mode(*case)
 
 
 @settings(max_examples=30, deadline=None)
@@ -67,3 +72,52 @@ def test_silent_input_with_zero_bias_never_spikes(hand_net):
     result = simulate(hand_net, np.full((2, 3), NEVER))
     # fc1[1] has a positive bias (640/step): 640 (t+1) > 6336 at t = 9, outside T = 8
     assert (result.spike_times[0] == NEVER).all() and (result.decision == NEVER).all()
+
+
+@st.composite
+def conv_stacks(draw):
+    """Two conv layers and a dense readout with rectangular maps, kernels, strides and pads."""
+    seed = draw(st.integers(0, 2 ** 31 - 1))
+    rng = np.random.default_rng(seed)
+    shape = (draw(st.integers(1, 3)), draw(st.integers(3, 9)), draw(st.integers(3, 9)))
+    layers = []
+    for name in ("conv1", "conv2"):
+        c_out = draw(st.integers(1, 4))
+        kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        padding = (draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1)))
+        if (shape[1] + 2 * padding[0] < kh) or (shape[2] + 2 * padding[1] < kw):
+            break
+        w = rng.integers(-64, 64, size=(c_out, shape[0], kh, kw)) * 2
+        layer = IntLayer(name, "conv", w, 0, rng.integers(-300, 300, c_out), rng.integers(0, 3, c_out),
+                         int(rng.integers(10, 150)), shape, len(layers), stride=stride, padding=padding)
+        layers.append(layer)
+        shape = layer.output_shape
+    n_in = int(np.prod(shape))
+    layers.append(IntLayer("fc", "dense", rng.integers(-128, 128, size=(3, n_in)) * 2, 1,
+                           rng.integers(-400, 400, 3), rng.integers(0, 3, 3), int(rng.integers(50, 400)),
+                           (n_in,), len(layers)))
+    T = draw(st.integers(2, 12))
+    net = IntNetwork(layers[0].input_shape, T, "latency", layers)
+    times = rng.integers(-1, T, size=(draw(st.integers(1, 3)), net.n_inputs))
+    return net, times
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_stacks())
+def test_conv_taps_match_the_dense_integer_mode(case):
+    """The kernel reaches conv outputs by tap arithmetic (weights never expanded); torch's
+    conv2d in the dense baseline must agree on every spike time and output membrane."""
+    assert_matches_dense_integer_mode(*case)
+
+
+def test_synaptic_input_wraps_to_24_bits_like_lava():
+    # five inputs of 255 << 7 = 32,640 arrive together: a = 163,200, a << 6 = 10,444,800 > 2**23,
+    # so u wraps to 10,444,800 - 2**24 = -6,332,416 and v goes negative instead of spiking
+    layer = IntLayer("fc1", "dense", np.full((1, 5), 255), 7, np.array([0]), np.array([0]), 100, (5,), 1)
+    net = IntNetwork((5,), 4, "latency", [layer])
+    result = simulate(net, np.zeros((1, 5), np.int64))
+    assert result.v_final.tolist() == [[10_444_800 - 2 ** 24]]
+    assert result.spike_times[0].tolist() == [[NEVER]]
+    _, v_final, _ = run_int(net, np.zeros((1, 5), np.int64))
+    np.testing.assert_array_equal(result.v_final, v_final)

@@ -12,8 +12,10 @@ It is the arithmetic of Lava's ``fixed_pt`` models (``PyDenseModelBitAcc``, ``Py
   the latch is set, so it never fires again.
 
 Time: one call of :func:`neuron_step` is one time step. The functions use only operators that
-numpy arrays and torch tensors share, so the event simulator (numpy) and the torch integer
-baseline call the very same code.
+numpy arrays, torch tensors and integer scalars share, so the torch integer baseline calls them
+on tensors and the event simulator's kernel compiles these very functions with numba for scalars
+(``backends/eventsim/kernel.py`` gives numba the scalar forms of :func:`wrap_state` and
+:func:`clip_state`, which use array methods).
 """
 
 from __future__ import annotations
@@ -70,11 +72,22 @@ def threshold(vth: Array) -> Array:
     return vth << ACT_SHIFT
 
 
+def wrap_formula(x: Array) -> Array:
+    """Wrap to the 24-bit range (-2**23, 2**23] as Lava does for ``u``: the floor modulo by
+    2**24, written as a mask (equal for two's-complement integers, and branch-free)."""
+    return ((x + (STATE_MAX - 1)) & (2 * STATE_MAX - 1)) - (STATE_MAX - 1)
+
+
 def wrap_state(x: Array) -> Array:
-    """Wrap to the 24-bit range (-2**23, 2**23] as Lava does for ``u``."""
+    """:func:`wrap_formula`, skipping the modulo when no element of the array is out of range."""
     if not ((x > STATE_MAX) | (x <= -STATE_MAX)).any():  # fast path: nothing to wrap
         return x
-    return (x - (1 - STATE_MAX)) % (2 * STATE_MAX) + (1 - STATE_MAX)
+    return wrap_formula(x)
+
+
+def clip_state(v: Array) -> Array:
+    """Saturate the membrane at +-(2**23 - 1) as Lava does for ``v``."""
+    return v.clip(-V_LIMIT, V_LIMIT)
 
 
 def integrate(v: Array, a_in: Array, bias: Array, active: bool = True) -> Array:
@@ -85,7 +98,7 @@ def integrate(v: Array, a_in: Array, bias: Array, active: bool = True) -> Array:
     ``active`` is False (outside the layer's window).
     """
     u = wrap_state(a_in << ACT_SHIFT)
-    return (v + u + bias * int(active)).clip(-V_LIMIT, V_LIMIT)
+    return clip_state(v + u + bias * int(active))
 
 
 def fire(v: Array, fired: Array, vth_scaled: Array, active: bool = True) -> Tuple[Array, Array, Array]:

@@ -1,0 +1,225 @@
+"""The event simulator's compiled inner loop (numba), one sample per thread.
+
+The network arrives flattened (:class:`FlatNetwork`). Per sample and step, each input spike adds
+its synapses into the layer's accumulator: a weight row for a dense layer, the kernel taps it
+reaches for a conv layer (weights shared, never expanded), so synaptic work is spikes x fan-out.
+Then every neuron of the layer takes one step of :func:`ttfs_deploy.semantics.integrate` and
+:func:`ttfs_deploy.semantics.fire`, compiled from the very same functions the torch baseline runs
+on tensors. Time steps are in the reference frame (all layers see step ``t`` at step ``t``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import numba
+import numpy as np
+from numba.extending import overload
+
+from ttfs_deploy import semantics
+from ttfs_deploy.ir.connectivity import connections, layer_matrix
+from ttfs_deploy.ir.network import IntNetwork
+
+#: count columns of the kernel's output, in order (NeuroBench definitions, see docs/energy.md)
+COUNT_KEYS = ("syn_ops", "dense_ops", "spikes", "updates_active", "updates_inactive")
+
+
+@overload(semantics.wrap_state)
+def _wrap_state_scalar(x):
+    """Scalar form of :func:`semantics.wrap_state`: the branch-free formula itself."""
+    wrap = numba.njit(semantics.wrap_formula, inline="always")
+    return lambda x: wrap(x)
+
+
+@overload(semantics.clip_state)
+def _clip_state_scalar(v):
+    """Scalar form of :func:`semantics.clip_state`."""
+    limit = semantics.V_LIMIT
+    return lambda v: min(max(v, -limit), limit)
+
+
+_integrate = numba.njit(semantics.integrate, inline="always")
+_fire = numba.njit(semantics.fire, inline="always")
+
+
+DENSE, CONV = 0, 1
+#: columns of :attr:`FlatNetwork.geometry`
+GEOMETRY = ("kind", "c_in", "h_in", "w_in", "c_out", "h_out", "w_out", "kh", "kw", "sh", "sw", "ph", "pw")
+
+
+@dataclass
+class FlatNetwork:
+    """All layers of an integer network in flat arrays; layer ``l`` owns a slice of each.
+
+    Weights are in integer weight units (``<< weight_exp``), laid out so that one input spike
+    adds contiguous runs: dense layers as rows ``(n_in, n_out)``, conv layers as
+    ``(c_in, kh, kw, c_out)`` into a channel-last accumulator ``(h_out, w_out, c_out)``.
+    Neuron state is kept in that same order: ``order[neuron_start[l] + p]`` is the C-order
+    neuron index of state slot ``p`` (the identity for dense layers), and ``bias``/``vth``
+    (membrane units) are stored per slot. ``fan_out`` (non-zero synapses per input, at
+    ``input_start[l]``) is what the synaptic-op count adds per spike.
+    """
+
+    geometry: np.ndarray
+    weights: np.ndarray
+    weight_start: np.ndarray
+    neuron_start: np.ndarray
+    order: np.ndarray
+    bias: np.ndarray
+    vth: np.ndarray
+    fan_out: np.ndarray
+    input_start: np.ndarray
+    connections: np.ndarray
+
+    @classmethod
+    def pack(cls, net: IntNetwork) -> "FlatNetwork":
+        """Lay out ``net`` for :func:`_run`."""
+        geometry, weights, orders, bias, vth, fan_out = [], [], [], [], [], []
+        for layer in net.layers:
+            w = np.asarray(layer.weight).astype(np.int64) << layer.weight_exp
+            slot_bias = layer.bias_per_neuron()
+            if layer.kind == "dense":
+                n_out, n_in = w.shape
+                geometry.append([DENSE, n_in, 1, 1, n_out, 1, 1] + [0] * 6)
+                weights.append(w.T.ravel())
+                order = np.arange(n_out)
+            else:
+                c_out, c_in, kh, kw = w.shape
+                _, h_out, w_out = layer.output_shape
+                _, h_in, w_in = layer.input_shape
+                geometry.append([CONV, c_in, h_in, w_in, c_out, h_out, w_out, kh, kw,
+                                 *layer.stride, *layer.padding])
+                weights.append(w.transpose(1, 2, 3, 0).ravel())
+                order = np.arange(c_out * h_out * w_out).reshape(c_out, h_out, w_out).transpose(1, 2, 0).ravel()
+            orders.append(order)
+            bias.append(slot_bias[order])
+            vth.append(np.full(len(order), semantics.threshold(int(layer.vth)), np.int64))
+            fan_out.append(np.diff(layer_matrix(layer).tocsc().indptr))
+        sizes = [len(o) for o in orders]
+        return cls(
+            geometry=np.asarray(geometry, dtype=np.int64),
+            weights=_narrowest(np.concatenate(weights)),
+            weight_start=np.cumsum([0] + [len(w) for w in weights])[:-1].astype(np.int64),
+            neuron_start=np.cumsum([0] + sizes).astype(np.int64),
+            order=np.concatenate(orders).astype(np.int64),
+            bias=np.concatenate(bias).astype(np.int64),
+            vth=np.concatenate(vth),
+            fan_out=np.concatenate(fan_out).astype(np.int64),
+            input_start=np.cumsum([0] + [len(f) for f in fan_out])[:-1].astype(np.int64),
+            connections=np.asarray([connections(layer) for layer in net.layers], dtype=np.int64),
+        )
+
+    def run(self, input_times: np.ndarray, T: int, early_exit: bool
+            ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Simulate ``input_times`` ((B, n_inputs) steps, -1 silent) for ``T`` steps.
+
+        Returns ``(times (B, n_neurons) C-order per layer, v_final (B, n_out),
+        v_spike (B, n_out), counts (n_layers, len(COUNT_KEYS), B))``.
+        """
+        return _run(np.ascontiguousarray(input_times, dtype=np.int64), T, early_exit,
+                    self.geometry, self.weights, self.weight_start, self.neuron_start, self.order,
+                    self.bias, self.vth, self.fan_out, self.input_start, self.connections)
+
+
+def _narrowest(weights: np.ndarray) -> np.ndarray:
+    """int32 when every weight fits (it does for Loihi's 8-bit mantissas), else int64."""
+    fits = weights.size == 0 or np.abs(weights).max() < 2 ** 31
+    return weights.astype(np.int32 if fits else np.int64)
+
+
+@numba.njit(inline="always")
+def _add_dense_row(acc, weights, start, n_out):
+    """One input spike into a dense layer: its whole weight row."""
+    for i in range(n_out):
+        acc[i] += weights[start + i]
+
+
+@numba.njit(inline="always")
+def _add_conv_taps(acc, weights, start, g, j):
+    """One input spike ``j`` (C-order ``(ci, y, x)``) into a conv layer: for every output
+    position its kernel tap reaches, the tap's ``c_out`` weights (contiguous in both arrays)."""
+    c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, sh, sw, ph, pw = g[1:]
+    ci, y, x = j // (h_in * w_in), (j // w_in) % h_in, j % w_in
+    # output rows reached: oy * sh = y + ph - ky for some tap 0 <= ky < kh (likewise columns)
+    for oy in range(max(0, (y + ph - kh + sh) // sh), min(h_out - 1, (y + ph) // sh) + 1):
+        ky = y + ph - oy * sh
+        for ox in range(max(0, (x + pw - kw + sw) // sw), min(w_out - 1, (x + pw) // sw) + 1):
+            kx = x + pw - ox * sw
+            a = (oy * w_out + ox) * c_out
+            wi = start + ((ci * kh + ky) * kw + kx) * c_out
+            for c in range(c_out):
+                acc[a + c] += weights[wi + c]
+
+
+@numba.njit(parallel=True, cache=True)
+def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_start, order,
+         bias, vth, fan_out, input_start, connections):
+    B, n_inputs = input_times.shape
+    L = len(geometry)
+    N = neuron_start[L]
+    out0 = neuron_start[L - 1]
+    n_out = N - out0
+    widest = n_inputs
+    for l in range(L):
+        widest = max(widest, neuron_start[l + 1] - neuron_start[l])
+    times = np.full((B, N), -1, np.int64)
+    v_final = np.zeros((B, n_out), np.int64)
+    v_spike = np.zeros((B, n_out), np.int64)
+    counts = np.zeros((L, 5, B), np.int64)
+    for b in numba.prange(B):
+        v = np.zeros(N, np.int64)
+        fired = np.zeros(N, np.bool_)
+        acc = np.zeros(widest, np.int64)
+        spikes_in = np.empty(widest, np.int64)
+        spikes_out = np.empty(widest, np.int64)
+        spiked = np.zeros(widest, np.bool_)
+        v_pre = np.zeros(widest, np.int64)
+        for t in range(T):
+            n_in = 0
+            for j in range(n_inputs):
+                if input_times[b, j] == t:
+                    spikes_in[n_in] = j
+                    n_in += 1
+            for l in range(L):
+                g = geometry[l]
+                first, n = neuron_start[l], neuron_start[l + 1] - neuron_start[l]
+                syn_ops = 0
+                for s in range(n_in):  # event-driven synaptic work: spikes x fan-out
+                    j = spikes_in[s]
+                    syn_ops += fan_out[input_start[l] + j]
+                    if g[0] == DENSE:
+                        _add_dense_row(acc, weights, weight_start[l] + j * n, n)
+                    else:
+                        _add_conv_taps(acc, weights, weight_start[l], g, j)
+                n_spikes, active = 0, 0
+                for q in range(n):  # every neuron steps; branch-free so that it vectorizes
+                    p = first + q
+                    a_in = acc[q]
+                    acc[q] = 0
+                    v_pre[q] = _integrate(v[p], a_in, bias[p])
+                    v[p], fired[p], spiked[q] = _fire(v_pre[q], fired[p], vth[p])
+                    n_spikes += spiked[q]
+                    active += (a_in != 0) | (bias[p] != 0) | spiked[q]
+                if n_spikes > 0:
+                    k = 0
+                    for q in range(n):
+                        if spiked[q]:
+                            i = order[first + q]
+                            times[b, first + i] = t
+                            spikes_out[k] = i
+                            k += 1
+                            if l == L - 1:
+                                v_spike[b, i] = v_pre[q]
+                counts[l, 0, b] += syn_ops
+                counts[l, 1, b] += connections[l]
+                counts[l, 2, b] += n_spikes
+                counts[l, 3, b] += active
+                counts[l, 4, b] += n - active
+                spikes_in, spikes_out = spikes_out, spikes_in
+                n_in = n_spikes
+            if early_exit and n_in > 0:  # the output layer spiked: the decision is made
+                break
+        for p in range(out0, N):
+            v_final[b, order[p]] = v[p]
+    return times, v_final, v_spike, counts
