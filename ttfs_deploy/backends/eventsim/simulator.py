@@ -63,19 +63,21 @@ class EventSim:
         input_times = np.asarray(input_times, dtype=np.int64)
         if input_times.ndim != 2 or input_times.shape[1] != self.net.n_inputs:
             raise ValueError(f"input_times must be (B, {self.net.n_inputs}), got {input_times.shape}")
-        starts = range(0, len(input_times), batch_size)
-        parts = [self.flat.run(input_times[i:i + batch_size], self.net.T, early_exit)
-                 for i in tqdm(starts, desc="eventsim", unit="batch", disable=None if progress else True, leave=False)]
-        times = np.concatenate([p[0] for p in parts])
-        counts = np.concatenate([p[3] for p in parts], axis=2)
-        bounds = self.flat.neuron_start
+        B, flat = len(input_times), self.flat
+        times = np.empty((B, flat.neuron_start[-1]), np.int64)
+        v_final = np.empty((B, self.net.layers[-1].n_neurons), np.int64)
+        v_spike = np.empty_like(v_final)
+        counts = np.empty((B, len(self.net.layers), len(COUNT_KEYS)), np.int64)
+        for i in tqdm(range(0, B, batch_size), desc="eventsim", unit="batch", disable=None if progress else True,
+                      leave=False):
+            part = slice(i, i + batch_size)
+            flat.run(input_times[part], self.net.T, early_exit, times[part], v_final[part], v_spike[part], counts[part])
+        bounds = flat.neuron_start
         spike_times = [times[:, bounds[l]:bounds[l + 1]] for l in range(len(self.net.layers))]
-        return SimResult(
-            spike_times=spike_times,
-            v_final=np.concatenate([p[1] for p in parts]),
-            v_spike=np.concatenate([p[2] for p in parts]),
-            decision=decision_step(spike_times[-1]),
-            counts=[dict(zip(COUNT_KEYS, layer_counts)) for layer_counts in counts])
+        return SimResult(spike_times=spike_times, v_final=v_final, v_spike=v_spike,
+                         decision=decision_step(spike_times[-1]),
+                         counts=[dict(zip(COUNT_KEYS, np.ascontiguousarray(counts[:, l].T)))
+                                 for l in range(len(self.net.layers))])
 
 
 def simulate(net: IntNetwork, input_times: np.ndarray, early_exit: bool = False) -> SimResult:
