@@ -116,7 +116,7 @@ class FlatNetwork:
     def run(self, input_times: np.ndarray, T: int, early_exit: bool, times: np.ndarray,
             v_final: np.ndarray, v_spike: np.ndarray, counts: np.ndarray) -> None:
         """Simulate ``input_times`` ((B, n_inputs) steps, -1 silent) for ``T`` steps, writing
-        ``times`` (B, n_neurons) first-spike steps (C-order per layer, -1 never), ``v_final`` and
+        ``times`` (B, n_neurons) int32 first-spike steps (C-order per layer, -1 never), ``v_final`` and
         ``v_spike`` (B, n_out) and ``counts`` (B, n_layers, len(COUNT_KEYS)) in place."""
         _run(np.ascontiguousarray(input_times, dtype=np.int64), T, early_exit,
              self.geometry, self.weights, self.weight_start, self.neuron_start, self.order,

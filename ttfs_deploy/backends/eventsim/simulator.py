@@ -29,7 +29,7 @@ from ttfs_deploy.model.decoder import decision_step, decode_prediction
 class SimResult:
     """Outputs of a run over B samples.
 
-    ``spike_times[l]``: (B, n_l) int64 first-spike step per neuron (reference frame, -1 never);
+    ``spike_times[l]``: (B, n_l) int32 first-spike step per neuron (reference frame, -1 never);
     ``v_final`` / ``v_spike``: (B, n_out) output membrane after the last step / at its spike
     (membrane units); ``decision``: (B,) step of the first output spike (-1 silent);
     ``counts[l][key]``: (B,) int64 per layer.
@@ -64,7 +64,7 @@ class EventSim:
         if input_times.ndim != 2 or input_times.shape[1] != self.net.n_inputs:
             raise ValueError(f"input_times must be (B, {self.net.n_inputs}), got {input_times.shape}")
         B, flat = len(input_times), self.flat
-        times = np.empty((B, flat.neuron_start[-1]), np.int64)
+        times = np.empty((B, flat.neuron_start[-1]), np.int32)
         v_final = np.empty((B, self.net.layers[-1].n_neurons), np.int64)
         v_spike = np.empty_like(v_final)
         counts = np.empty((B, len(self.net.layers), len(COUNT_KEYS)), np.int64)
