@@ -141,3 +141,28 @@ def test_data_that_does_not_fit_the_network_is_one_line(tiny_model, tmp_path, mo
     for command in (["run", "--backend", "eventsim"], ["verify", "--no-lava"], ["energy"]):
         code, _, err = _run(command[0], str(tmp_path / "m.nir"), *command[1:], "--data", str(tmp_path / "other.npz"))
         assert code == 1 and err.count("\n") == 1 and "expects" in err, (command, err)
+
+
+def test_direct_encoder_is_a_constant_current_into_the_first_layer():
+    """One FC neuron, weight 0.25 from one pixel, threshold 1: V[t] = (t + 1) * 0.25 * x, so
+    x = 1 fires at t = 3, x = 0.5 at t = 7 and x = 0.2 (V[9] = 0.5) never within T = 10."""
+    from ttfs_deploy.data.encoders import encode
+
+    x = np.array([1.0, 0.5, 0.2, 1.7]).reshape(4, 1, 1, 1)
+    assert encode("direct", x, 10).ravel().tolist() == pytest.approx([1.0, 0.5, 0.2, 1.0])
+    model = TTFSNet(ModelConfig("FC1", (1, 1, 1), 1, T=10, encoder="direct", norm="none"))
+    with torch.no_grad():
+        model.layers[0].weight.fill_(0.25)
+        model.layers[0].bias.zero_()
+    spikes, _, _ = model.run(torch.as_tensor(encode("direct", x, 10)))
+    first = [int(s.nonzero()[0]) if s.any() else -1 for s in spikes[-1][:, :, 0].T]
+    assert first == [3, 7, -1, 3]
+
+
+def test_direct_encoder_model_is_refused_by_compile_in_one_line(tmp_path):
+    path = tmp_path / "direct.pt"
+    save_checkpoint(str(path), TTFSNet(ModelConfig("FC8-FC10", (1, 8, 8), 10, T=4, encoder="direct")),
+                    {"dataset": "digits"})
+    code, _, err = _run("compile", str(path), "--target", "loihi2", "-o", str(tmp_path / "m.nir"))
+    assert code == 1 and err.count("\n") == 1 and "'direct' analog input" in err and "--encoder latency" in err
+    assert not (tmp_path / "m.nir").exists()

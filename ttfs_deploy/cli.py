@@ -78,7 +78,8 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
 @click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
 @click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
-@click.option("--encoder", type=click.Choice(["latency", "onoff"]), help="input spike code (default per data set)")
+@click.option("--encoder", type=click.Choice(["latency", "onoff", "direct"]),
+              help="input code: latency|onoff spikes, or direct analog current (not compilable yet); default per data set")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=float, default=2e-3, show_default=True)

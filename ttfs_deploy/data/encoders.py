@@ -5,8 +5,13 @@
 * ``onoff``: two channels per pixel: the ``latency`` (ON) channel, then an OFF channel spiking at
   ``t = round(x * (T - 1))`` for pixels with ``x < 1``, so dark pixels are seen early too.
   The encoded image has ``2 C`` channels (ON channels first).
+* ``direct``: no spikes: the analog pixel ``x`` in [0, 1] is a current into the first layer at
+  every step ``0..T-1``, so the first IF layer is the intensity-to-latency encoder. It is for
+  training and float evaluation; ``compile`` refuses it (the first layer would have to run on
+  the host or as per-sample biases, which this compiler does not emit yet).
 
-Output shape ``(N, prod(encoded_shape))``, int64, flattened in C-order.
+Output shape ``(N, prod(encoded_shape))``, flattened in C-order: int64 spike steps (-1 silent)
+for the spike codes, float32 intensities for ``direct``.
 """
 
 from __future__ import annotations
@@ -34,8 +39,16 @@ def onoff(x: np.ndarray, T: int) -> np.ndarray:
     return np.concatenate([latency(x, T), off], axis=1)
 
 
-ENCODERS: Dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"latency": latency, "onoff": onoff}
-CHANNELS = {"latency": 1, "onoff": 2}  #: encoded channels per image channel
+def direct(x: np.ndarray, T: int) -> np.ndarray:
+    """Analog input currents: the pixels of ``x`` (N, ...) clipped to [0, 1], (N, n_pixels) float32,
+    applied at every step (``T`` is unused: the current is constant)."""
+    return np.clip(np.asarray(x, dtype=np.float32).reshape(len(x), -1), 0.0, 1.0)
+
+
+ENCODERS: Dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"latency": latency, "onoff": onoff,
+                                                                 "direct": direct}
+CHANNELS = {"latency": 1, "onoff": 2, "direct": 1}  #: encoded channels per image channel
+SPIKE_CODES = ("latency", "onoff")  #: encoders whose output is spike times (deployable)
 
 
 def encoded_shape(name: str, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:

@@ -1,7 +1,7 @@
 """``TTFSNet``: a step-by-step TTFS network built from an architecture spec.
 
-Input: first-spike times from an encoder (``(B, n_inputs)``, -1 = silent) or their raster
-``(T, B, C, H, W)``. Each weight layer is followed by fire-once IF neurons (threshold 1);
+Input: first-spike times from an encoder (``(B, n_inputs)``, -1 = silent), or with the ``direct``
+encoder the analog intensities ``(B, n_inputs)`` applied as a current at every step. Each weight layer is followed by fire-once IF neurons (threshold 1);
 pooling acts on spikes. Zero synaptic delay: layer l sees layer l-1's spikes of the same step.
 
 Output decoders turn output spikes ``s[t, b, c]`` into logits ``scale * sum_t w_t s[t, b, c]``:
@@ -107,7 +107,11 @@ class TTFSNet(nn.Module):
                 layer.weight_bits = bits
 
     def raster(self, times: torch.Tensor) -> torch.Tensor:
-        """(B, n_inputs) first-spike times -> (T, B, C, H, W) binary raster."""
+        """(B, n_inputs) first-spike times -> (T, B, C, H, W) binary raster; with the ``direct``
+        encoder, (B, n_inputs) intensities -> the same current at every step."""
+        if self.config.encoder == "direct":
+            x = times.to(self.time_weights.dtype).view(1, times.shape[0], *self.input_shape)
+            return x.expand(self.config.T, *x.shape[1:])
         steps = torch.arange(self.config.T, device=times.device).view(-1, 1, 1)
         r = (times.unsqueeze(0) == steps).to(self.time_weights.dtype)
         return r.view(self.config.T, times.shape[0], *self.input_shape)

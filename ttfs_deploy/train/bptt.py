@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ttfs_deploy.data.datasets import Dataset
-from ttfs_deploy.data.encoders import encode
+from ttfs_deploy.data.encoders import SPIKE_CODES, encode
 from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.checkpoint import save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
@@ -122,8 +122,9 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         if world > 1:  # equal shards, so every rank runs the same number of steps
             order = order[rank::world][:len(labels) // world]
         images = random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch)
-        times = jitter_times(encode(model_config.encoder, images, model_config.T), cfg.jitter,
-                             model_config.T, cfg.seed + epoch)
+        times = encode(model_config.encoder, images, model_config.T)
+        if model_config.encoder in SPIKE_CODES:
+            times = jitter_times(times, cfg.jitter, model_config.T, cfg.seed + epoch)
         net.train()
         t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
         local_batch = max(1, cfg.batch_size // world)
