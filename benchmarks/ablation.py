@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
-from ttfs_deploy.backends.run import run_backend
-from ttfs_deploy.compile.pipeline import compile_model
+from short_schedule import train_and_measure, write_rows
+
 from ttfs_deploy.data.datasets import load_dataset
-from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.hw.profile import load_profile
-from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig, train
-from ttfs_deploy.train.evaluate import evaluate
+from ttfs_deploy.train.bptt import TrainConfig
 
 VARIANTS = {
     "full recipe": {},
@@ -58,23 +53,12 @@ def main() -> None:
                              init=change.get("init", "ettfs"), norm=change.get("norm", "ws"),
                              decoder=change.get("decoder", "twd"), init_gain=args.gain, logit_scale=20.0, dropout=0.1)
         path = f"{args.out}/{name.split(' (')[0].replace(' ', '_')}.pt"
-        start = time.perf_counter()
-        train(config, train_data, test_data, TrainConfig(epochs=args.epochs, batch_size=64, progress=False), path)
-        seconds = time.perf_counter() - start
-        model, _ = load_checkpoint(path)
-        row = {"variant": name, "arch": arch, "float_accuracy": evaluate(model, test_data)["accuracy"],
-               "train_seconds": seconds}
-        try:
-            _, net = compile_model(model, load_profile("loihi2"))
-            row["integer_accuracy"] = run_backend(net, "eventsim", test_data)["accuracy"]
-        except TTFSError as err:
-            row["integer_accuracy"] = None
-            row["compile_error"] = str(err)
+        train_config = TrainConfig(epochs=args.epochs, batch_size=64, progress=False)
+        row = {"variant": name, "arch": arch, **train_and_measure(config, train_data, test_data, train_config, path)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"args": vars(args), "rows": rows}, fh, indent=2)
+        write_rows(args.json, args, rows)
 
 
 if __name__ == "__main__":

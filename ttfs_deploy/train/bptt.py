@@ -100,6 +100,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
     state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     start_epoch = 0
     if resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)

@@ -1,0 +1,44 @@
+"""Shared by the short-schedule benchmarks (ablation, encoders): train one configuration, then
+measure float accuracy, the decision step and, where it compiles for loihi2, the integer
+accuracy on the event simulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List
+
+from ttfs_deploy.backends.run import run_backend
+from ttfs_deploy.compile.pipeline import compile_model
+from ttfs_deploy.data.datasets import Dataset
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.hw.profile import load_profile
+from ttfs_deploy.model.checkpoint import load_checkpoint
+from ttfs_deploy.model.network import ModelConfig
+from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train.evaluate import evaluate
+
+
+def train_and_measure(config: ModelConfig, train_data: Dataset, test_data: Dataset, train_config: TrainConfig,
+                      path: str) -> Dict[str, Any]:
+    """Train ``config`` into ``path`` and measure it (``integer_accuracy`` None where it does not
+    compile, with the compiler's one-line reason in ``compile_error``)."""
+    start = time.perf_counter()
+    train(config, train_data, test_data, train_config, path)
+    seconds = time.perf_counter() - start
+    model, _ = load_checkpoint(path)
+    result = evaluate(model, test_data)
+    row: Dict[str, Any] = {"float_accuracy": result["accuracy"], "latency_steps_mean": result["latency_steps_mean"],
+                           "train_seconds": seconds, "integer_accuracy": None}
+    try:
+        _, net = compile_model(model, load_profile("loihi2"))
+        row["integer_accuracy"] = run_backend(net, "eventsim", test_data)["accuracy"]
+    except TTFSError as err:
+        row["compile_error"] = str(err)
+    return row
+
+
+def write_rows(path: str, args: Any, rows: List[Dict[str, Any]]) -> None:
+    """The benchmark's arguments and rows as JSON."""
+    with open(path, "w") as fh:
+        json.dump({"args": vars(args), "rows": rows}, fh, indent=2)
