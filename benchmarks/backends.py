@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from ttfs_deploy.backends.eventsim import EventSim
+from ttfs_deploy.backends.host import chip_input_times
 from ttfs_deploy.backends.torchsim import run_int
 from ttfs_deploy.data.datasets import load_dataset
-from ttfs_deploy.data.encoders import encode
 from ttfs_deploy.ir.nir_io import read_int
 
 
@@ -45,7 +45,7 @@ def main() -> None:
 
     net = read_int(args.model)
     data = load_dataset(args.data or net.metadata["dataset"], "test").head(args.samples)
-    times = encode(net.encoder, data.x, net.T)
+    times = chip_input_times(net, data.x)
     sim = EventSim(net)
     _, jit_s = timed(sim.run, times[:2])  # numba compiles (or loads its cache) on the first call
     ev, ev_s = timed(sim.run, times)

@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 from ttfs_deploy.backends.eventsim import simulate
+from ttfs_deploy.backends.host import chip_input_times
 from ttfs_deploy.compile.pipeline import compile_model
 from ttfs_deploy.data.datasets import load_dataset
-from ttfs_deploy.data.encoders import encode
 from ttfs_deploy.demo import DEMO_MODEL, DEMO_TRAIN
 from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.model.checkpoint import load_checkpoint
@@ -47,7 +47,7 @@ def main() -> None:
             seconds = time.perf_counter() - start
             model, _ = load_checkpoint(f"{tmp}/m.pt")
         _, net = compile_model(model, load_profile("loihi2"))
-        result = simulate(net, encode(net.encoder, test_data.x, net.T))
+        result = simulate(net, chip_input_times(net, test_data.x))
         row = {"seed": seed, "encoder": args.encoder, "qat": not args.no_qat,
                "float": evaluate(model, test_data)["accuracy"],
                "eventsim": float((result.predictions == test_data.y).mean()), "train_seconds": seconds}

@@ -4,8 +4,8 @@ Usage: python benchmarks/encoders.py --data fashion-mnist --arch 16C3-AP2-16C3-A
            --epochs 1 --limit 10000 --test-limit 2000 [--gains 0.5 0.1] [--json FILE]
 
 Float test accuracy and mean decision step for every (encoder, init gain) pair, same seed and
-data. The spike codes are also compiled for loihi2 and run on the event simulator; ``direct``
-is not compilable yet, so its row has no integer accuracy (``compile_error`` says why).
+data, each also compiled for loihi2 and run on the event simulator (``direct`` with its first
+layer on the host).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
+from ttfs_deploy.backends.host import chip_input_times
 from ttfs_deploy.backends.lava import LavaNetwork
 from ttfs_deploy.data.datasets import load_dataset
-from ttfs_deploy.data.encoders import encode
 from ttfs_deploy.ir.nir_io import read_int
 
 
@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     net = read_int(args.model)
     data = load_dataset(args.data or net.metadata["dataset"], "test").head(args.samples)
-    times = encode(net.encoder, data.x, net.T)
+    times = chip_input_times(net, data.x)
 
     start = time.perf_counter()
     per_sample = [LavaNetwork(net).run(times[i:i + 1]) for i in range(len(times))]

@@ -157,12 +157,3 @@ def test_direct_encoder_is_a_constant_current_into_the_first_layer():
     spikes, _, _ = model.run(torch.as_tensor(encode("direct", x, 10)))
     first = [int(s.nonzero()[0]) if s.any() else -1 for s in spikes[-1][:, :, 0].T]
     assert first == [3, 7, -1, 3]
-
-
-def test_direct_encoder_model_is_refused_by_compile_in_one_line(tmp_path):
-    path = tmp_path / "direct.pt"
-    save_checkpoint(str(path), TTFSNet(ModelConfig("FC8-FC10", (1, 8, 8), 10, T=4, encoder="direct")),
-                    {"dataset": "digits"})
-    code, _, err = _run("compile", str(path), "--target", "loihi2", "-o", str(tmp_path / "m.nir"))
-    assert code == 1 and err.count("\n") == 1 and "'direct' analog input" in err and "--encoder latency" in err
-    assert not (tmp_path / "m.nir").exists()

@@ -79,7 +79,8 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
 @click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
 @click.option("--encoder", type=click.Choice(["latency", "onoff", "direct"]),
-              help="input code: latency|onoff spikes, or direct analog current (not compilable yet); default per data set")
+              help="input code: latency|onoff spikes, or direct analog current (first layer runs on the host); "
+                   "default per data set")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=float, default=2e-3, show_default=True)
@@ -212,7 +213,7 @@ def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> 
 @click.option("--json", "json_path", type=click.Path(dir_okay=False))
 def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
     """Check that every neuron's first-spike time agrees: torch (integer) vs eventsim vs Lava."""
-    from ttfs_deploy.data.encoders import encode
+    from ttfs_deploy.backends.host import chip_input_times
     from ttfs_deploy.backends.run import check_compatible
     from ttfs_deploy.ir.nir_io import read_int
     from ttfs_deploy.verify.compare import verify_network
@@ -220,7 +221,7 @@ def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
     net = read_int(model)
     data = _dataset(data_name, net, data_dir, samples)
     check_compatible(net, data)
-    times = encode(net.encoder, data.x, net.T)
+    times = chip_input_times(net, data.x)
     rep = verify_network(net, times, backends=("torch",) if no_lava else ("torch", "lava"), progress=True)
     table = Table(title=f"first-spike agreement on {rep.samples} samples (reference: eventsim)")
     for col in ("layer", "neurons", *[f"mismatches {b}" for b in rep.backends[1:]]):
@@ -246,15 +247,15 @@ def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="write a self-contained HTML report")
 def energy(model, profile, data_name, data_dir, samples, json_path, md_path, html_path) -> None:
     """Synaptic ops, spikes, neuron updates, energy and latency per layer, vs the same ANN."""
-    from ttfs_deploy.data.encoders import encode
+    from ttfs_deploy.backends.host import chip_input_times
+    from ttfs_deploy.backends.run import check_compatible
     from ttfs_deploy.energy import report as energy_report_mod
     from ttfs_deploy.ir.nir_io import read_int
-    from ttfs_deploy.backends.run import check_compatible
 
     net = read_int(model)
     data = _dataset(data_name, net, data_dir, samples)
     check_compatible(net, data)
-    times = encode(net.encoder, data.x, net.T)
+    times = chip_input_times(net, data.x)
     rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, profile)
     console.print(energy_report_mod.render_table(rep))
     if json_path:

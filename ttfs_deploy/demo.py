@@ -13,11 +13,12 @@ from typing import Any, Dict, Optional
 
 from rich.console import Console
 
-from ttfs_deploy.compile.pipeline import compile_model, report as compile_report
-from ttfs_deploy.data.datasets import load_dataset
-from ttfs_deploy.data.encoders import encode
-from ttfs_deploy.energy.accounting import account
 from ttfs_deploy.backends.eventsim.simulator import EventSim
+from ttfs_deploy.backends.host import chip_input_times
+from ttfs_deploy.compile.pipeline import compile_model
+from ttfs_deploy.compile.pipeline import report as compile_report
+from ttfs_deploy.data.datasets import load_dataset
+from ttfs_deploy.energy.accounting import account
 from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.io_utils import write_json
 from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_graph
@@ -69,14 +70,14 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
 
     console.rule("[bold]3. event simulator (whole test split)")
     start = time.perf_counter()
-    sim = EventSim(net).run(encode(net.encoder, test_data.x, net.T))  # also feeds the energy report
+    sim = EventSim(net).run(chip_input_times(net, test_data.x))  # also feeds the energy report
     eventsim_seconds = time.perf_counter() - start
     eventsim_accuracy = float((sim.predictions == test_data.y).mean())
     console.print(f"eventsim accuracy {eventsim_accuracy:.4f} on {len(test_data)} samples in {eventsim_seconds:.2f} s")
 
     console.rule(f"[bold]4. Lava fixed_pt + verify ({lava_samples} samples)")
     subset = test_data.head(lava_samples)
-    times = encode(net.encoder, subset.x, net.T)
+    times = chip_input_times(net, subset.x)
     verify = verify_network(net, times, backends=("torch", "lava"), progress=True)
     lava_acc = float((verify.predictions["lava"] == subset.y).mean())
     console.print(f"Lava accuracy {lava_acc:.4f} on {len(subset)} samples, "

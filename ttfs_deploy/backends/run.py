@@ -8,8 +8,9 @@ from typing import Any, Dict, List
 import numpy as np
 
 from ttfs_deploy.backends.eventsim.simulator import EventSim
+from ttfs_deploy.backends.host import chip_input_times
 from ttfs_deploy.data.datasets import Dataset
-from ttfs_deploy.data.encoders import encode, encoded_shape
+from ttfs_deploy.data.encoders import encoded_shape
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
 from ttfs_deploy.model.decoder import decision_step, mean_decision_step
@@ -27,10 +28,17 @@ def synops_from_times(sim: EventSim, input_times: np.ndarray, spike_times: List[
 
 
 def check_compatible(net: IntNetwork, data: Dataset) -> None:
-    """Raise unless ``data``'s images, encoded with the network's encoder, fit its input layer."""
-    if encoded_shape(net.encoder, tuple(data.input_shape)) != tuple(net.input_shape):
-        raise TTFSError(f"data set {data.name} has images of shape {data.input_shape}, the network expects "
-                        f"{net.input_shape} after {net.encoder} encoding",
+    """Raise unless ``data``'s images, encoded with the network's encoder (or fed to its host
+    layer), fit its input."""
+    if net.host is not None:
+        fits = int(np.prod(data.input_shape)) == net.host.n_inputs and (
+            net.host.kind == "dense" or tuple(data.input_shape) == tuple(net.host.input_shape))
+        expected = f"{net.host.input_shape} (its host layer's input)"
+    else:
+        fits = encoded_shape(net.encoder, tuple(data.input_shape)) == tuple(net.input_shape)
+        expected = f"{net.input_shape} after {net.encoder} encoding"
+    if not fits:
+        raise TTFSError(f"data set {data.name} has images of shape {data.input_shape}, the network expects {expected}",
                         "pass the data set the model was trained on with --data")
 
 
@@ -40,7 +48,7 @@ def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = F
     if backend not in BACKENDS:
         raise TTFSError(f"unknown backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
     check_compatible(net, data)
-    times = encode(net.encoder, data.x, net.T)
+    times = chip_input_times(net, data.x)
     sim = EventSim(net)
     start = time.perf_counter()
     if backend == "eventsim":

@@ -16,7 +16,6 @@ from typing import List, Optional
 import numpy as np
 import torch
 
-from ttfs_deploy.data.encoders import SPIKE_CODES
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import FloatLayer, FloatNetwork
 from ttfs_deploy.model.network import TTFSNet
@@ -30,10 +29,6 @@ def _spread(weight: np.ndarray, k: int) -> np.ndarray:
 def fold_model(model: TTFSNet) -> FloatNetwork:
     """Fold normalization and average pooling; returns the float network that deploys."""
     cfg = model.config
-    if cfg.encoder not in SPIKE_CODES:
-        raise TTFSError(f"the model takes {cfg.encoder!r} analog input currents, which this compiler cannot "
-                        "deploy yet (the first layer would run on the host)",
-                        f"retrain with --encoder {' or '.join(SPIKE_CODES)}")
     layers: List[FloatLayer] = []
     shape = tuple(model.input_shape)  # the encoded (spiking) input
     pool: Optional[int] = None

@@ -8,8 +8,10 @@ from typing import Any, Dict, List, Optional
 from ttfs_deploy.compile.fold import fold_model
 from ttfs_deploy.compile.placement import place
 from ttfs_deploy.compile.quantize import quantize_network
+from ttfs_deploy.data.encoders import SPIKE_CODES
+from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
-from ttfs_deploy.ir.network import FloatNetwork, IntNetwork
+from ttfs_deploy.ir.network import FloatLayer, FloatNetwork, IntNetwork
 from ttfs_deploy.model.network import TTFSNet
 
 
@@ -38,10 +40,27 @@ def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwor
     return net
 
 
+def split_host_layer(floatnet: FloatNetwork) -> tuple[FloatLayer, FloatNetwork]:
+    """With analog (``direct``) input the first layer stays in float on the host; the rest,
+    fed by its spikes, goes to the chip. Returns (host layer, chip part)."""
+    if len(floatnet.layers) < 2:
+        raise TTFSError("a direct-input network needs at least two weight layers: the first runs on the host",
+                        "add a layer to --arch or train with --encoder latency")
+    host, rest = floatnet.layers[0], floatnet.layers[1:]
+    return host, FloatNetwork(host.output_shape, floatnet.T, floatnet.encoder, rest, dict(floatnet.metadata))
+
+
 def compile_model(model: TTFSNet, profile: HardwareProfile) -> tuple[FloatNetwork, IntNetwork]:
-    """Fold ``model`` and compile it for ``profile``; returns (float graph, deployable network)."""
+    """Fold ``model`` and compile it for ``profile``; returns (float graph, deployable network).
+
+    A ``direct``-input model keeps its first layer on the host (``IntNetwork.host``)."""
     floatnet = fold_model(model)
-    return floatnet, compile_float(floatnet, profile)
+    if floatnet.encoder in SPIKE_CODES:
+        return floatnet, compile_float(floatnet, profile)
+    host, chip = split_host_layer(floatnet)
+    net = compile_float(chip, profile)
+    net.host = host
+    return floatnet, net
 
 
 def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> CompileReport:

@@ -6,9 +6,9 @@
   ``t = round(x * (T - 1))`` for pixels with ``x < 1``, so dark pixels are seen early too.
   The encoded image has ``2 C`` channels (ON channels first).
 * ``direct``: no spikes: the analog pixel ``x`` in [0, 1] is a current into the first layer at
-  every step ``0..T-1``, so the first IF layer is the intensity-to-latency encoder. It is for
-  training and float evaluation; ``compile`` refuses it (the first layer would have to run on
-  the host or as per-sample biases, which this compiler does not emit yet).
+  every step ``0..T-1``, so the first IF layer is the intensity-to-latency encoder. ``compile``
+  keeps that layer in float on the host (:mod:`ttfs_deploy.backends.host`); its spike times
+  are the chip's input.
 
 Output shape ``(N, prod(encoded_shape))``, flattened in C-order: int64 spike steps (-1 silent)
 for the spike codes, float32 intensities for ``direct``.
@@ -48,7 +48,7 @@ def direct(x: np.ndarray, T: int) -> np.ndarray:
 ENCODERS: Dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"latency": latency, "onoff": onoff,
                                                                  "direct": direct}
 CHANNELS = {"latency": 1, "onoff": 2, "direct": 1}  #: encoded channels per image channel
-SPIKE_CODES = ("latency", "onoff")  #: encoders whose output is spike times (deployable)
+SPIKE_CODES = ("latency", "onoff")  #: encoders whose output is already the chip's input spikes
 
 
 def encoded_shape(name: str, input_shape: Tuple[int, ...]) -> Tuple[int, ...]:

@@ -45,6 +45,14 @@ class LayerGeometry:
         return conv_output_shape(self.input_shape, int(self.weight.shape[0]),
                                  tuple(self.weight.shape[2:]), self.stride, self.padding)
 
+    @property
+    def n_neurons(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    @property
+    def n_inputs(self) -> int:
+        return int(np.prod(self.input_shape))
+
 
 @dataclass
 class FloatLayer(LayerGeometry):
@@ -108,15 +116,6 @@ class IntLayer(LayerGeometry):
     padding: Tuple[int, int] = (0, 0)
     info: Dict[str, Any] = field(default_factory=dict)
 
-
-    @property
-    def n_neurons(self) -> int:
-        return int(np.prod(self.output_shape))
-
-    @property
-    def n_inputs(self) -> int:
-        return int(np.prod(self.input_shape))
-
     def bias_per_neuron(self) -> np.ndarray:
         """Per-step bias in membrane units, one value per neuron, flattened C-order (int64)."""
         bias = self.bias_mant.astype(np.int64) << self.bias_exp.astype(np.int64)
@@ -132,6 +131,9 @@ class IntNetwork:
 
     ``T`` is the reference window in steps; ``total_steps`` the steps the target runs.
     ``placement`` lists, per layer, the cores it occupies (filled by the compiler).
+    ``host``: with the ``direct`` encoder, the trained first layer, kept in float and run on the
+    host: the analog image drives it as a constant current, and its first-spike times are the
+    chip's input spikes (``input_shape`` is then its output shape). ``None`` for spike codes.
     """
 
     input_shape: Tuple[int, ...]
@@ -141,6 +143,7 @@ class IntNetwork:
     target: str = ""
     placement: List[Dict[str, Any]] = field(default_factory=list)
     metadata: Dict[str, Any] = field(default_factory=dict)
+    host: Optional[FloatLayer] = None
 
     @property
     def total_steps(self) -> int:

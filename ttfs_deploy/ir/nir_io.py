@@ -9,6 +9,8 @@ nodes (``Affine`` or ``Conv2d`` then ``IF``), so other NIR tools can load them. 
 * fire-once is native: ``IF.v_reset`` is very negative (:data:`FIRE_ONCE_RESET`), far below
   anything the inputs can reach, so a neuron cannot fire twice;
 * float graph: ``threshold_compare: ">="`` in metadata (the trainer's rule);
+* a ``direct``-input deployable graph starts with its float first layer, whose two nodes carry
+  ``runs_on: "host"``: it turns the analog image into the chip's input spikes;
 * deployable graph: every value in membrane units (1/64 weight unit), integer dtypes, NIR's own
   strict ``>``: ``v_threshold = vth << 6``; weights ``(mant << weight_exp) << 6``; biases
   ``bias_mant << bias_exp``. Node metadata carries the Lava fields (``weight_exp``,
@@ -68,17 +70,28 @@ def _synapse(kind: str, weight: np.ndarray, bias: np.ndarray, layer) -> Any:
                       padding=tuple(layer.padding), dilation=(1, 1), groups=1, bias=bias)
 
 
+def _float_nodes(layer: FloatLayer, **metadata: Any) -> Tuple[str, Any, Any, Tuple[int, ...]]:
+    """(name, synapse, IF, input shape) of a float layer; ``metadata`` goes on both nodes."""
+    shape = layer.output_shape
+    synapse = _synapse(layer.kind, layer.weight.astype(np.float32), layer.bias.astype(np.float32), layer)
+    synapse.metadata = {"kind": layer.kind, "provenance": layer.provenance, **metadata}
+    neuron = nir.IF(r=np.ones(shape, np.float32), v_threshold=np.full(shape, layer.threshold, np.float32),
+                    v_reset=np.full(shape, FLOAT_RESET, np.float32))
+    neuron.metadata = {"fire_once": True, **metadata}
+    return layer.name, synapse, neuron, layer.input_shape
+
+
+def _float_layer(name: str, synapse: Any, neuron: Any, in_shape: Tuple[int, ...]) -> FloatLayer:
+    geo = _geometry(synapse, in_shape)
+    return FloatLayer(name, geo["kind"], np.asarray(synapse.weight, np.float64), np.asarray(synapse.bias, np.float64),
+                      float(np.asarray(neuron.v_threshold).ravel()[0]), geo["input_shape"],
+                      geo.get("stride", (1, 1)), geo.get("padding", (0, 0)),
+                      str(synapse.metadata.get("provenance", "")))
+
+
 def float_to_nir(net: FloatNetwork) -> nir.NIRGraph:
     """The folded float network as a NIR graph (threshold rule ``>=`` recorded in metadata)."""
-    layers = []
-    for layer in net.layers:
-        shape = layer.output_shape
-        synapse = _synapse(layer.kind, layer.weight.astype(np.float32), layer.bias.astype(np.float32), layer)
-        synapse.metadata = {"kind": layer.kind, "provenance": layer.provenance}
-        neuron = nir.IF(r=np.ones(shape, np.float32), v_threshold=np.full(shape, layer.threshold, np.float32),
-                        v_reset=np.full(shape, FLOAT_RESET, np.float32))
-        neuron.metadata = {"fire_once": True}
-        layers.append((layer.name, synapse, neuron, layer.input_shape))
+    layers = [_float_nodes(layer) for layer in net.layers]
     meta = _graph_metadata("float", net.T, net.encoder, {k: v for k, v in net.metadata.items()
                                                           if isinstance(v, (int, float, str))})
     return _chain(net.input_shape, layers, net.layers[-1].output_shape[0], meta)
@@ -104,7 +117,11 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
     extra = {"target": net.target, "total_steps": int(net.total_steps),
              "placement": json.dumps(net.placement), "time_convention_target": "hop_delay_1",
              "extra": json.dumps({k: v for k, v in net.metadata.items() if isinstance(v, (int, float, str))})}
-    return _chain(net.input_shape, layers, net.n_classes, _graph_metadata("deployable", net.T, net.encoder, extra))
+    input_shape = net.input_shape
+    if net.host is not None:  # the float first layer of a direct-input network, run on the host
+        layers.insert(0, _float_nodes(net.host, runs_on="host", threshold_compare=">="))
+        input_shape = net.host.input_shape
+    return _chain(input_shape, layers, net.n_classes, _graph_metadata("deployable", net.T, net.encoder, extra))
 
 
 def write_graph(graph: nir.NIRGraph, path: str) -> None:
@@ -167,13 +184,8 @@ def read_float(path: str) -> FloatNetwork:
     input_shape, T, encoder = _common(graph, "float", path)
     layers, shape = [], input_shape
     for name, synapse, neuron in _layers_of(graph):
-        geo = _geometry(synapse, shape)
-        layer = FloatLayer(name, geo["kind"], np.asarray(synapse.weight, np.float64),
-                           np.asarray(synapse.bias, np.float64), float(np.asarray(neuron.v_threshold).ravel()[0]),
-                           geo["input_shape"], geo.get("stride", (1, 1)), geo.get("padding", (0, 0)),
-                           str(synapse.metadata.get("provenance", "")))
-        layers.append(layer)
-        shape = layer.output_shape
+        layers.append(_float_layer(name, synapse, neuron, shape))
+        shape = layers[-1].output_shape
     meta = {k: v for k, v in graph.metadata.items() if k in ("arch", "n_classes")}
     return FloatNetwork(input_shape, T, encoder, layers, meta)
 
@@ -182,8 +194,14 @@ def read_int(path: str) -> IntNetwork:
     """Read a deployable graph written by :func:`int_to_nir`, checking metadata against parameters."""
     graph = read_graph(path)
     input_shape, T, encoder = _common(graph, "deployable", path)
-    layers, shape = [], input_shape
+    layers, shape, host = [], input_shape, None
     for name, synapse, neuron in _layers_of(graph):
+        if synapse.metadata.get("runs_on") == "host":
+            if layers or host is not None:
+                raise TTFSError(f"{path}: host layer {name} is not the first layer", "re-compile the model")
+            host = _float_layer(name, synapse, neuron, shape)
+            shape = host.output_shape
+            continue
         md = synapse.metadata
         geo = _geometry(synapse, shape)
         exp = int(md["weight_exp"])
@@ -203,6 +221,6 @@ def read_int(path: str) -> IntNetwork:
         layers.append(layer)
         shape = layer.output_shape
     meta = graph.metadata
-    return IntNetwork(input_shape, T, encoder, layers, target=str(meta.get("target", "")),
-                      placement=json.loads(str(meta.get("placement", "[]"))),
-                      metadata=json.loads(str(meta.get("extra", "{}"))))
+    return IntNetwork(host.output_shape if host else input_shape, T, encoder, layers,
+                      target=str(meta.get("target", "")), placement=json.loads(str(meta.get("placement", "[]"))),
+                      metadata=json.loads(str(meta.get("extra", "{}"))), host=host)

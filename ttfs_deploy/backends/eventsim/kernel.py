@@ -14,7 +14,6 @@ non-negative spares numba's negative-index check, and the loops then vectorize (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
 
 import numba
 import numpy as np
