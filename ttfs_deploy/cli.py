@@ -174,6 +174,9 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
                       f"{layer['quant_error']:.1%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%}",
                       layer["binding_constraint"])
     console.print(table)
+    if net.host is not None:
+        console.print(f"{net.host.name} ({net.host.kind}, {net.host.n_neurons:,} neurons) runs on the host: direct "
+                      "input; its spike times are the chip's input")
     console.print("worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit limit; "
                   "q err: relative RMS weight error; " + ", ".join(f"{l['name']} = {l['provenance']}" for l in rep.layers))
     if accuracy:

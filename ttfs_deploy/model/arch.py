@@ -22,8 +22,10 @@ from ttfs_deploy.errors import TTFSError
 _TOKEN = re.compile(r"^(?:(?P<c>\d+)C(?P<k>\d+)(?:S(?P<s>\d+))?|(?P<pool>AP|MP)(?P<pk>\d+)|FC(?P<fc>\d+))$")
 
 #: Input encoder per data set, chosen by measured test accuracy (docs/BENCHMARKS.md, "Input
-#: encodings"); MNIST is not available here and follows Fashion-MNIST.
-DEFAULT_ENCODER = {"digits": "onoff", "fashion-mnist": "direct", "mnist": "direct"}
+#: encodings"): ``direct`` won on digits and Fashion-MNIST; MNIST (not available here) follows.
+#: ``direct`` keeps the first layer on the host; ``ttfs-deploy demo`` pins ``onoff`` so that
+#: its whole network runs on the chip.
+DEFAULT_ENCODER = {"digits": "direct", "fashion-mnist": "direct", "mnist": "direct"}
 
 DEFAULT_ARCH = {
     "digits": "FC256-FC10",
