@@ -85,6 +85,21 @@ def test_direct_model_compiles_runs_and_verifies_from_the_cli(direct_model, tmp_
     assert result.exit_code == 0 and "0 mismatches" in result.stdout.replace("\n", " "), result.stdout
 
 
+def test_energy_report_names_the_host_layer_and_counts_only_the_chip(direct_model):
+    from ttfs_deploy.energy.report import energy_report
+
+    _, model = direct_model
+    _, net = compile_model(model, load_profile("loihi2"))
+    x = load_dataset("digits", "test").head(20).x
+    report, _, _ = energy_report(net, chip_input_times(net, x), profile="loihi")
+    host = report.to_dict()["host_layer"]
+    assert host["name"] == "conv1" and host["macs"] == 4 * (6 * 6 * 9 + 4 * 6 * 6 + 4 * 4)  # 3x3 taps, padding 1
+    assert [layer["name"] for layer in report.layers] == ["fc2", "fc3"]
+    from ttfs_deploy.energy.report import to_markdown
+
+    assert "**Host layer:** conv1" in to_markdown(report)
+
+
 def test_direct_model_with_a_single_layer_is_refused(tmp_path):
     model = TTFSNet(ModelConfig("FC10", (1, 8, 8), 10, T=4, encoder="direct"))
     with pytest.raises(TTFSError, match="at least two weight layers"):

@@ -48,7 +48,8 @@ class EnergyReport:
     ``energy_j`` (fp32), ``energy_j_int8``. ``comparison``: SNN/ANN ratios. ``latency``:
     decision-step statistics and a time estimate. ``early_exit`` and ``accuracy`` are filled by
     :func:`ttfs_deploy.energy.report.energy_report`. ``command`` is the command that reproduces
-    the report (set by the caller, shown next to the numbers).
+    the report (set by the caller, shown next to the numbers). ``host_layer`` (direct input
+    only): the first layer that runs on the host, with its MACs per sample, counted nowhere else.
     """
 
     profile: str
@@ -64,6 +65,7 @@ class EnergyReport:
     accuracy: Dict[str, Any] = field(default_factory=dict)
     profile_description: str = ""
     command: str = ""
+    host_layer: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         acc = self.accuracy or {}
@@ -74,7 +76,7 @@ class EnergyReport:
                        "latency": self.latency, "early_exit": self.early_exit,
                        "latency_steps_mean": self.latency.get("decision_step_mean"),
                        "accuracy": acc.get("accuracy"), "accuracy_early_exit": acc.get("accuracy_early_exit"),
-                       "command": self.command or None})
+                       "command": self.command or None, "host_layer": self.host_layer or None})
 
 
 def _check(profile: HardwareProfile, keys, fix: str) -> None:

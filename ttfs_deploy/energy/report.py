@@ -21,6 +21,7 @@ from ttfs_deploy.backends.eventsim.simulator import EventSim, SimResult
 from ttfs_deploy.energy.accounting import EnergyReport, account
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile, load_profile
+from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import IntNetwork
 
 ProfileLike = Union[str, HardwareProfile]
@@ -67,6 +68,10 @@ def energy_report(net: IntNetwork, input_times: np.ndarray, labels: Optional[np.
         "energy_saving_fraction": 1.0 - early.per_sample["energy_j"] / full_e if full_e else 0.0,
         "snn_over_ann_fp32": early.comparison["snn_over_ann_fp32"],
     }
+    if net.host is not None:  # direct input: its current W x + b is computed once per sample
+        report.host_layer = {"name": net.host.name, "kind": net.host.kind, "neurons": net.host.n_neurons,
+                             "macs": connections(net.host),
+                             "note": "runs on the host (direct input); not in the chip energy or the ANN baseline"}
     # the decision step is the same with and without early exit (first output spike);
     # the report's latency block shows the early-exit run, where it is what the target would see
     report.latency["steps_run_mean_early_exit"] = early.latency["steps_run_mean"]
@@ -161,6 +166,9 @@ def summary_lines(report: EnergyReport) -> Dict[str, str]:
                              f"(early exit {acc['accuracy_early_exit']:.2%})")
     if report.command:
         lines["command"] = report.command
+    if report.host_layer:
+        host = report.host_layer
+        lines["host"] = f"{host['name']} ({fmt_count(host['macs'])} MACs per sample) {host['note']}"
     return lines
 
 
@@ -217,7 +225,7 @@ def render_table(report: EnergyReport) -> Table:
                        sum(l["synapses"] for l in report.layers), bold=True))
     lines = summary_lines(report)
     caption = Text()
-    labels = [("ANN baseline", "ann"), ("SNN/ANN", "ratio"), ("Latency", "decision"),
+    labels = [("Host layer", "host"), ("ANN baseline", "ann"), ("SNN/ANN", "ratio"), ("Latency", "decision"),
               ("Early exit", "early_exit"), ("Accuracy", "accuracy"), ("Profile", "profile"),
               ("Samples", "samples"), ("Reproduce", "command")]
     for label, key in labels:
@@ -244,6 +252,8 @@ def to_markdown(report: EnergyReport) -> str:
     out += [f"- **Profile:** {lines['profile']}", f"- **Samples:** {lines['samples']}",
             f"- **SNN:** {lines['snn']}", f"- **ANN baseline:** {lines['ann']}",
             f"- **SNN/ANN:** {lines['ratio']}", f"- **Latency:** {lines['decision']}"]
+    if "host" in lines:
+        out.append(f"- **Host layer:** {lines['host']}")
     if "early_exit" in lines:
         out.append(f"- **Early exit:** {lines['early_exit']}")
     if "accuracy" in lines:
