@@ -23,7 +23,7 @@ def _ok(*args):
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     out = tmp_path_factory.mktemp("pipeline")
-    _ok("train", "--data", "digits", "--arch", "FC32-FC10", "--T", "8", "--epochs", "2", "--limit", "400",
+    _ok("train", "--data", "digits", "--arch", "FC32-FC10", "--T", "8", "--epochs", "2", "--limit", "400", "--encoder", "onoff",
         "-o", out / "m.pt")
     assert torch.load(out / "m.pt", weights_only=True)["meta"]["dataset"] == "digits"
     _ok("compile", out / "m.pt", "--target", "loihi2", "-o", out / "m.nir", "--json", out / "c.json",
