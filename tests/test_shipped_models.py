@@ -18,7 +18,7 @@ from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.errors import TTFSError
 
 MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
-SHIPPED = {"digits.pt": "digits", "fashion_mnist.pt": "fashion-mnist"}
+SHIPPED = {"digits.pt": "digits", "fashion_mnist.pt": "fashion-mnist", "fashion_mnist_latency.pt": "fashion-mnist"}
 
 
 def _needs_data(name: str) -> None:
