@@ -6,7 +6,8 @@ Conventions shared by every module:
   together and a spike reaches the next layer in the same step (zero synaptic delay);
 * on Loihi/Lava each synaptic hop adds one step; layer ``l`` therefore runs ``hop_delay`` steps
   later there, and the target runs ``total_steps = T + hop_delay(last layer)`` steps;
-* spike times are int64 arrays, :data:`NEVER` (-1) for a neuron that never fired;
+* spike times are integer arrays (the event simulator returns int32), :data:`NEVER` (-1) for a
+  neuron that never fired;
 * shapes exclude the batch dimension; conv tensors are channel-first ``(C, H, W)`` and a dense
   layer after a conv flattens in C-order;
 * neurons are non-leaky integrate-and-fire, fire at most once, and receive a constant bias every

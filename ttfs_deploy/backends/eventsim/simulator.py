@@ -1,9 +1,10 @@
 """The integer event-driven simulator: the reference every other backend must match.
 
 Execution is time-major in the reference frame (all layers advance one step, zero delay). Each
-input spike adds its row of the next layer's sparse weights (spikes x fan-out synaptic work) and
-the neurons step with :mod:`ttfs_deploy.semantics`; the loop is compiled with numba and runs one
-sample per thread (:mod:`.kernel`). With ``early_exit`` a sample stops at the step its first
+input spike adds its synapses into the next layer (a weight row for dense layers, the kernel taps
+it reaches for conv layers: spikes x fan-out synaptic work) and the neurons step with
+:mod:`ttfs_deploy.semantics`; the loop is compiled with numba and runs one sample per thread
+(:mod:`.kernel`). With ``early_exit`` a sample stops at the step its first
 output spike appears (the decision): later work is not done and not counted.
 
 Counts per layer and per sample (NeuroBench definitions, see ``docs/energy.md``):
@@ -47,7 +48,7 @@ class SimResult:
 
 
 class EventSim:
-    """A network prepared for repeated runs (flat sparse weights built once)."""
+    """A network prepared for repeated runs (flat weights built once)."""
 
     def __init__(self, net: IntNetwork) -> None:
         self.net = net
