@@ -26,8 +26,9 @@ def host_layer_times(layer: FloatLayer, x: np.ndarray, T: int, batch_size: int =
     out = []
     for start in range(0, len(x), batch_size):
         xb = torch.as_tensor(np.asarray(x[start:start + batch_size]), dtype=torch.float32)
+        # the same calls as TTFSWeightLayer.forward, so the float32 rounding matches training
         if layer.kind == "dense":
-            current = xb.reshape(len(xb), -1) @ weight.T + bias
+            current = F.linear(xb.reshape(len(xb), -1), weight, bias)
         else:
             current = F.conv2d(xb.view(len(xb), *layer.input_shape), weight, bias,
                                stride=tuple(layer.stride), padding=tuple(layer.padding)).flatten(1)
