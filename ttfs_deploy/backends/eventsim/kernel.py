@@ -21,7 +21,7 @@ from numba.extending import overload
 
 from ttfs_deploy import semantics
 from ttfs_deploy.ir.connectivity import connections, layer_matrix
-from ttfs_deploy.ir.network import IntNetwork
+from ttfs_deploy.ir.network import NEVER, IntNetwork
 
 #: count columns of the kernel's output, in order (NeuroBench definitions, see docs/energy.md)
 COUNT_KEYS = ("syn_ops", "dense_ops", "spikes", "updates_active", "updates_inactive")
@@ -166,7 +166,7 @@ def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_sta
     for l in range(L):
         widest = max(widest, neuron_start[l + 1] - neuron_start[l])
     for b in numba.prange(B):
-        times[b, :] = -1
+        times[b, :] = NEVER
         v_spike[b, :] = 0
         counts[b, :, :] = 0
         v = np.zeros(N, np.int64)
