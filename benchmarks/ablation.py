@@ -12,12 +12,10 @@ integer accuracy on the event simulator where the model compiles.
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from short_schedule import train_and_measure, write_rows
+from short_schedule import load_splits, schedule_parser, train_and_measure, write_rows
 
-from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig
 
@@ -33,19 +31,10 @@ VARIANTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="digits")
-    parser.add_argument("--arch", default="16C3-AP2-FC128")
-    parser.add_argument("--T", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--test-limit", type=int, default=None)
+    parser = schedule_parser(__doc__.splitlines()[0], arch="16C3-AP2-FC128", epochs=5, out="runs/ablation")
     parser.add_argument("--gain", type=float, default=0.5)
-    parser.add_argument("--json", default=None)
-    parser.add_argument("--out", default="runs/ablation")
     args = parser.parse_args()
-    train_data = load_dataset(args.data, "train").head(args.limit)
-    test_data = load_dataset(args.data, "test").head(args.test_limit)
+    train_data, test_data = load_splits(args)
     rows = []
     for name, change in VARIANTS.items():
         arch = args.arch.replace("AP", change.get("pool", "AP"))

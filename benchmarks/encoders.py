@@ -10,31 +10,20 @@ layer on the host).
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from short_schedule import train_and_measure, write_rows
+from short_schedule import load_splits, schedule_parser, train_and_measure, write_rows
 
-from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="digits")
-    parser.add_argument("--arch", default="FC128-FC10")
-    parser.add_argument("--T", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--test-limit", type=int, default=None)
+    parser = schedule_parser(__doc__.splitlines()[0], arch="FC128-FC10", epochs=1, out="runs/encoders")
     parser.add_argument("--encoders", nargs="+", default=["latency", "onoff", "direct"])
     parser.add_argument("--gains", nargs="+", type=float, default=[0.5])
-    parser.add_argument("--json", default=None)
-    parser.add_argument("--out", default="runs/encoders")
     args = parser.parse_args()
-    train_data = load_dataset(args.data, "train").head(args.limit)
-    test_data = load_dataset(args.data, "test").head(args.test_limit)
+    train_data, test_data = load_splits(args)
     rows = []
     for encoder in args.encoders:
         for gain in args.gains:

@@ -4,19 +4,40 @@ accuracy on the event simulator."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from ttfs_deploy.backends.run import run_backend
 from ttfs_deploy.compile.pipeline import compile_model
-from ttfs_deploy.data.datasets import Dataset
+from ttfs_deploy.data.datasets import Dataset, load_dataset
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
+
+
+def schedule_parser(description: str, arch: str, epochs: int, out: str) -> argparse.ArgumentParser:
+    """The arguments every short-schedule benchmark takes (data, schedule, where to write)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", default="digits")
+    parser.add_argument("--arch", default=arch)
+    parser.add_argument("--T", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--test-limit", type=int, default=None)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--out", default=out)
+    return parser
+
+
+def load_splits(args: argparse.Namespace) -> Tuple[Dataset, Dataset]:
+    """(train, test) of ``--data``, cut to ``--limit`` / ``--test-limit``."""
+    return (load_dataset(args.data, "train").head(args.limit),
+            load_dataset(args.data, "test").head(args.test_limit))
 
 
 def train_and_measure(config: ModelConfig, train_data: Dataset, test_data: Dataset, train_config: TrainConfig,
