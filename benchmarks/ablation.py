@@ -12,9 +12,9 @@ integer accuracy on the event simulator where the model compiles.
 
 from __future__ import annotations
 
-import json
+from typing import Iterator, Tuple
 
-from short_schedule import load_splits, schedule_parser, train_and_measure, write_rows
+from short_schedule import Run, run_rows, schedule_parser
 
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig
@@ -30,24 +30,23 @@ VARIANTS = {
 }
 
 
+def variants(arch: str, T: int, input_shape: Tuple[int, ...], epochs: int, gain: float, out: str) -> Iterator[Run]:
+    """One run per row of :data:`VARIANTS`; max pooling is swapped in by rewriting ``arch``."""
+    for name, change in VARIANTS.items():
+        variant_arch = arch.replace("AP", change.get("pool", "AP"))
+        config = ModelConfig(arch=variant_arch, input_shape=input_shape, n_classes=10, T=T,
+                             init=change.get("init", "ettfs"), norm=change.get("norm", "ws"),
+                             decoder=change.get("decoder", "twd"), init_gain=gain, logit_scale=20.0, dropout=0.1)
+        path = f"{out}/{name.split(' (')[0].replace(' ', '_')}.pt"
+        yield ({"variant": name, "arch": variant_arch}, config, TrainConfig(epochs=epochs, batch_size=64, progress=False),
+               path)
+
+
 def main() -> None:
     parser = schedule_parser(__doc__.splitlines()[0], arch="16C3-AP2-FC128", epochs=5, out="runs/ablation")
     parser.add_argument("--gain", type=float, default=0.5)
     args = parser.parse_args()
-    train_data, test_data = load_splits(args)
-    rows = []
-    for name, change in VARIANTS.items():
-        arch = args.arch.replace("AP", change.get("pool", "AP"))
-        config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=10, T=args.T,
-                             init=change.get("init", "ettfs"), norm=change.get("norm", "ws"),
-                             decoder=change.get("decoder", "twd"), init_gain=args.gain, logit_scale=20.0, dropout=0.1)
-        path = f"{args.out}/{name.split(' (')[0].replace(' ', '_')}.pt"
-        train_config = TrainConfig(epochs=args.epochs, batch_size=64, progress=False)
-        row = {"variant": name, "arch": arch, **train_and_measure(config, train_data, test_data, train_config, path)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    if args.json:
-        write_rows(args.json, args, rows)
+    run_rows(args, lambda shape: variants(args.arch, args.T, shape, args.epochs, args.gain, args.out))
 
 
 if __name__ == "__main__":

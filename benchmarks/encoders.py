@@ -10,12 +10,23 @@ layer on the host).
 
 from __future__ import annotations
 
-import json
+from typing import Iterator, List, Tuple
 
-from short_schedule import load_splits, schedule_parser, train_and_measure, write_rows
+from short_schedule import Run, run_rows, schedule_parser
 
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig
+
+
+def encoder_runs(arch: str, T: int, input_shape: Tuple[int, ...], epochs: int, encoders: List[str],
+                 gains: List[float], out: str) -> Iterator[Run]:
+    """One run per (encoder, init gain); everything else fixed."""
+    for encoder in encoders:
+        for gain in gains:
+            config = ModelConfig(arch=arch, input_shape=input_shape, n_classes=10, T=T,
+                                 encoder=encoder, init_gain=gain, logit_scale=20.0, dropout=0.1)
+            train_config = TrainConfig(epochs=epochs, batch_size=64, jitter=0, progress=False)
+            yield {"encoder": encoder, "init_gain": gain}, config, train_config, f"{out}/{encoder}_gain{gain}.pt"
 
 
 def main() -> None:
@@ -23,20 +34,8 @@ def main() -> None:
     parser.add_argument("--encoders", nargs="+", default=["latency", "onoff", "direct"])
     parser.add_argument("--gains", nargs="+", type=float, default=[0.5])
     args = parser.parse_args()
-    train_data, test_data = load_splits(args)
-    rows = []
-    for encoder in args.encoders:
-        for gain in args.gains:
-            config = ModelConfig(arch=args.arch, input_shape=train_data.input_shape, n_classes=10, T=args.T,
-                                 encoder=encoder, init_gain=gain, logit_scale=20.0, dropout=0.1)
-            path = f"{args.out}/{encoder}_gain{gain}.pt"
-            train_config = TrainConfig(epochs=args.epochs, batch_size=64, jitter=0, progress=False)
-            row = {"encoder": encoder, "init_gain": gain,
-                   **train_and_measure(config, train_data, test_data, train_config, path)}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    if args.json:
-        write_rows(args.json, args, rows)
+    run_rows(args, lambda shape: encoder_runs(args.arch, args.T, shape, args.epochs, args.encoders, args.gains,
+                                              args.out))
 
 
 if __name__ == "__main__":
