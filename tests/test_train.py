@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import torch
+from click.testing import CliRunner
 
+from ttfs_deploy.cli import cli
 from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train.bptt import TrainConfig, random_shift, train
 
 CONFIG = dict(arch="FC16-FC10", input_shape=(1, 8, 8), n_classes=10, T=6, encoder="onoff", dropout=0.2)
 
@@ -74,3 +77,23 @@ def test_direct_current_input_trains(tmp_path):
     model, _ = load_checkpoint(str(tmp_path / "d.pt"))
     assert model.config.encoder == "direct"
     assert evaluate(model, test)["accuracy"] > 0.8  # 0.913 measured
+
+
+def test_random_shift_translates_each_image_with_zero_fill():
+    x = np.zeros((200, 1, 5, 5), dtype=np.float32)
+    x[:, 0, 2, 2] = 1.0
+    shifted = random_shift(x, 1, seed=3)
+    assert random_shift(x, 0, seed=3) is x
+    assert (shifted.sum(axis=(1, 2, 3)) == 1.0).all()  # the pixel moved, nothing else appeared
+    where = np.argwhere(shifted[:, 0] == 1.0)  # (image, row, col) of the moved pixel
+    assert set(where[:, 1]) == {1, 2, 3} and set(where[:, 2]) == {1, 2, 3}  # every offset in [-1, 1] occurs
+    assert (random_shift(x, 1, seed=3) == shifted).all()  # the seed fixes the shifts
+
+
+def test_cli_regularization_flags_reach_the_training_config(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--data", "digits", "--arch", "FC16-FC10", "--T", "4", "--epochs", "1",
+                                      "--limit", "64", "--augment-shift", "1", "--weight-decay", "1e-4",
+                                      "-o", str(tmp_path / "m.pt")])
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    train_meta = load_checkpoint(str(tmp_path / "m.pt"))[1]["train"]
+    assert train_meta["augment_shift"] == 1 and train_meta["weight_decay"] == 1e-4

@@ -93,13 +93,16 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--init-gain", type=float, default=0.02, show_default=True, help="Var(W) = gain * T / fan_in")
 @click.option("--dropout", type=float, default=0.2, show_default=True, help="hidden spike dropout")
 @click.option("--jitter", type=click.IntRange(0), default=1, show_default=True, help="input spike-time jitter (steps)")
+@click.option("--augment-shift", type=click.IntRange(0), default=0, show_default=True,
+              help="translate each training image by up to N pixels per epoch (zero fill)")
+@click.option("--weight-decay", type=click.FloatRange(0), default=0.0, show_default=True, help="Adam L2 penalty")
 @click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
               help="last N epochs train with weights rounded to the 8-bit grid the compiler uses")
 @click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
 @click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
 def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size, lr, limit, seed, init, norm, decoder,
-              init_gain, dropout, jitter, qat_epochs, resume, device, output) -> None:
+              init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume, device, output) -> None:
     """Train a TTFS network with BPTT (the ETTFS recipe)."""
     import torch
 
@@ -117,7 +120,7 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
                          norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
-                      qat_epochs=min(qat_epochs, epochs))
+                      augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
     meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
     record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
                    on_epoch=lambda r: console.print(
