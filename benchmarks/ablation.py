@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Iterator, Tuple
 
-from short_schedule import Run, run_rows, schedule_parser
+from short_schedule import Run, load_splits, run_rows, schedule_parser
 
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig
@@ -46,7 +46,9 @@ def main() -> None:
     parser = schedule_parser(__doc__.splitlines()[0], arch="16C3-AP2-FC128", epochs=5, out="runs/ablation")
     parser.add_argument("--gain", type=float, default=0.5)
     args = parser.parse_args()
-    run_rows(args, lambda shape: variants(args.arch, args.T, shape, args.epochs, args.gain, args.out))
+    train_data, test_data = load_splits(args)
+    run_rows(args, train_data, test_data,
+             variants(args.arch, args.T, train_data.input_shape, args.epochs, args.gain, args.out))
 
 
 if __name__ == "__main__":

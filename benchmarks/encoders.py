@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Tuple
 
-from short_schedule import Run, run_rows, schedule_parser
+from short_schedule import Run, load_splits, run_rows, schedule_parser
 
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig
@@ -34,8 +34,9 @@ def main() -> None:
     parser.add_argument("--encoders", nargs="+", default=["latency", "onoff", "direct"])
     parser.add_argument("--gains", nargs="+", type=float, default=[0.5])
     args = parser.parse_args()
-    run_rows(args, lambda shape: encoder_runs(args.arch, args.T, shape, args.epochs, args.encoders, args.gains,
-                                              args.out))
+    train_data, test_data = load_splits(args)
+    run_rows(args, train_data, test_data, encoder_runs(args.arch, args.T, train_data.input_shape, args.epochs,
+                                                       args.encoders, args.gains, args.out))
 
 
 if __name__ == "__main__":

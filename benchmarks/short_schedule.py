@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from typing import Any, Callable, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 from ttfs_deploy.backends.run import run_backend
 from ttfs_deploy.compile.pipeline import compile_model
@@ -63,12 +63,12 @@ Run = Tuple[Dict[str, Any], ModelConfig, TrainConfig, str]
 """One benchmark row to produce: (labels for the row, model config, train config, checkpoint path)."""
 
 
-def run_rows(args: argparse.Namespace, make_runs: Callable[[Tuple[int, ...]], Iterable[Run]]) -> List[Dict[str, Any]]:
-    """Train and measure each run that ``make_runs(input_shape)`` gives on ``--data``; print each row
-    as a JSON line as it finishes, and write all rows with the arguments to ``--json`` when given."""
-    train_data, test_data = load_splits(args)
+def run_rows(args: argparse.Namespace, train_data: Dataset, test_data: Dataset,
+             runs: Iterable[Run]) -> List[Dict[str, Any]]:
+    """Train and measure each run; print each row as a JSON line as it finishes, and write all rows
+    with the arguments to ``--json`` when given."""
     rows = []
-    for labels, config, train_config, path in make_runs(train_data.input_shape):
+    for labels, config, train_config, path in runs:
         row = {**labels, **train_and_measure(config, train_data, test_data, train_config, path)}
         rows.append(row)
         print(json.dumps(row), flush=True)
