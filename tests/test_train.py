@@ -97,3 +97,17 @@ def test_cli_regularization_flags_reach_the_training_config(tmp_path):
     assert result.exit_code == 0, (result.stdout, result.exception)
     train_meta = load_checkpoint(str(tmp_path / "m.pt"))[1]["train"]
     assert train_meta["augment_shift"] == 1 and train_meta["weight_decay"] == 1e-4
+
+
+def test_silent_output_gives_null_latency_and_strict_json():
+    """A network whose output never fires reports latency None (JSON null), not NaN."""
+    from ttfs_deploy.model.network import TTFSNet
+    from ttfs_deploy.train.evaluate import evaluate
+
+    model = TTFSNet(ModelConfig(**{**CONFIG, "norm": "none"}))
+    with torch.no_grad():
+        model.layers[-1].weight.zero_()
+        model.layers[-1].bias.fill_(-1e3)
+    result = evaluate(model, load_dataset("digits", "test").head(16))
+    assert result["latency_steps_mean"] is None and result["silent_fraction"] == 1.0
+    assert json.loads(json.dumps(result, allow_nan=False))["latency_steps_mean"] is None

@@ -108,6 +108,7 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
 
     from ttfs_deploy.data.datasets import load_dataset
     from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
+    from ttfs_deploy.model.decoder import format_decision_step
     from ttfs_deploy.model.network import ModelConfig
     from ttfs_deploy.train.bptt import TrainConfig, train
 
@@ -125,7 +126,7 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
     record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
                    on_epoch=lambda r: console.print(
                        f"epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
-                       f"test {r['test_accuracy']:.4f} decision step {r['latency_steps_mean']:.2f} "
+                       f"test {r['test_accuracy']:.4f} decision step {format_decision_step(r['latency_steps_mean'])} "
                        f"({r['samples_per_second']:.0f} samples/s)"))
     console.print(f"wrote {output} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
 
@@ -200,12 +201,14 @@ def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> 
     """Run a compiled MODEL.nir on a test split with one backend."""
     from ttfs_deploy.backends.run import run_backend
     from ttfs_deploy.ir.nir_io import read_int
+    from ttfs_deploy.model.decoder import format_decision_step
 
     net = read_int(model)
     data = _dataset(data_name, net, data_dir, samples)
     result = run_backend(net, backend, data, progress=True, early_exit=early_exit)
+    steps = format_decision_step(result["latency_steps_mean"])
     console.print(f"{backend}: accuracy {result['accuracy']:.4f} on {result['samples']} {result['dataset']} samples, "
-                  f"mean decision step {result['latency_steps_mean']}, {result['synops_per_sample']:.0f} synops/sample, "
+                  f"mean decision step {steps}, {result['synops_per_sample']:.0f} synops/sample, "
                   f"{result['seconds']:.2f} s")
     _write_json(json_path, result)
 

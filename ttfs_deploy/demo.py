@@ -23,7 +23,7 @@ from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.io_utils import write_json
 from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_graph
 from ttfs_deploy.model.checkpoint import load_checkpoint
-from ttfs_deploy.model.decoder import mean_decision_step
+from ttfs_deploy.model.decoder import format_decision_step, mean_decision_step
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
@@ -53,7 +53,7 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
     model, _ = load_checkpoint(model_path)
     float_eval = evaluate(model, test_data)
     console.print(f"float test accuracy {float_eval['accuracy']:.4f}, mean decision step "
-                  f"{float_eval['latency_steps_mean']:.2f}")
+                  f"{format_decision_step(float_eval['latency_steps_mean'])}")
 
     console.rule(f"[bold]2. compile for {target}")
     profile = load_profile(target)

@@ -43,3 +43,8 @@ def mean_decision_step(decision: np.ndarray, never: int = -1) -> Optional[float]
     decision = np.asarray(decision)
     fired = decision[decision != never]
     return float(fired.mean()) if len(fired) else None
+
+
+def format_decision_step(mean_step: Optional[float]) -> str:
+    """A mean decision step for people: two decimals, or 'none fired' when no output spiked."""
+    return "none fired" if mean_step is None else f"{mean_step:.2f}"

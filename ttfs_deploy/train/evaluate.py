@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import torch
@@ -14,10 +14,12 @@ from ttfs_deploy.model.network import TTFSNet
 
 
 @torch.no_grad()
-def evaluate(model: TTFSNet, data: Dataset, batch_size: int = 256, device: str = "cpu") -> Dict[str, float]:
+def evaluate(model: TTFSNet, data: Dataset, batch_size: int = 256,
+             device: str = "cpu") -> Dict[str, Optional[float]]:
     """Accuracy of ``model`` on ``data`` and the mean step of the first output spike.
 
-    ``latency_steps_mean`` averages over samples whose output fired (reference frame, steps).
+    ``latency_steps_mean`` averages over samples whose output fired (reference frame, steps); it is
+    None (JSON null) when no sample's output fired, so the per-epoch log stays strict JSON.
     """
     model.eval().to(device)
     times = encode(model.config.encoder, data.x, model.config.T)
@@ -30,5 +32,5 @@ def evaluate(model: TTFSNet, data: Dataset, batch_size: int = 256, device: str =
     decision = np.concatenate(decisions) if decisions else np.zeros(0)
     latency = mean_decision_step(decision)
     return {"accuracy": correct / max(1, len(data)),
-            "latency_steps_mean": float("nan") if latency is None else latency,
+            "latency_steps_mean": latency,
             "silent_fraction": float((decision < 0).mean()) if len(decision) else 0.0}
