@@ -303,15 +303,20 @@ def test_dense_into_conv_layout():
     assert_same(lava_runner().LavaNetwork(net).run(times), expected)
 
 
+def _random_two_layer(seed: int, T: int, sizes: tuple, vth: tuple, out_weight_exp: int, batch: int):
+    """A random dense hidden + output network (hop delays 1 and 2) and ``batch`` input samples."""
+    rng = np.random.default_rng(seed)
+    n_in, n_hidden, n_out = sizes
+    h = dense("h", 2 * rng.integers(-40, 128, size=(n_hidden, n_in)), 1, rng.integers(-32, 64, size=n_hidden),
+              np.full(n_hidden, 3), vth[0], n_in, 1)
+    o = dense("o", 2 * rng.integers(-60, 128, size=(n_out, n_hidden)), out_weight_exp, np.zeros(n_out),
+              np.zeros(n_out), vth[1], n_hidden, 2)
+    net = IntNetwork(input_shape=(n_in,), T=T, encoder="ttfs", layers=[h, o])
+    return net, rng.integers(-1, T, size=(batch, n_in))
+
+
 def test_reusing_the_graph_equals_fresh_builds():
-    rng = np.random.default_rng(3)
-    T = 12
-    h = dense("h", 2 * rng.integers(-40, 128, size=(16, 10)), 1, rng.integers(-32, 64, size=16),
-              np.full(16, 3), 300, 10, 1)
-    o = dense("o", 2 * rng.integers(-60, 128, size=(5, 16)), 1, np.zeros(5), np.zeros(5), 300, 16,
-              2)
-    net = IntNetwork(input_shape=(10,), T=T, encoder="ttfs", layers=[h, o])
-    times = rng.integers(-1, T, size=(4, 10))
+    net, times = _random_two_layer(3, T=12, sizes=(10, 16, 5), vth=(300, 300), out_weight_exp=1, batch=4)
     runner = lava_runner()
     reused = runner.LavaNetwork(net).run(times)
     assert_same(reused, ref_run(net, times))
@@ -336,14 +341,7 @@ def test_second_run_call_rebuilds_the_graph():
 
 def test_matches_event_simulator():
     simulator = pytest.importorskip("ttfs_deploy.backends.eventsim.simulator")
-    rng = np.random.default_rng(11)
-    T = 16
-    h = dense("h", 2 * rng.integers(-40, 128, size=(20, 8)), 1, rng.integers(-32, 64, size=20),
-              np.full(20, 3), 250, 8, 1)
-    o = dense("o", 2 * rng.integers(-60, 128, size=(4, 20)), 0, np.zeros(4), np.zeros(4), 150, 20,
-              2)
-    net = IntNetwork(input_shape=(8,), T=T, encoder="ttfs", layers=[h, o])
-    times = rng.integers(-1, T, size=(3, 8))
+    net, times = _random_two_layer(11, T=16, sizes=(8, 20, 4), vth=(250, 150), out_weight_exp=0, batch=3)
     reference = simulator.simulate(net, times)
     expected = (list(reference.spike_times), np.asarray(reference.v_final),
                 getattr(reference, "v_spike", None))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ttfs_deploy.compile.fold import fold_model
@@ -20,17 +20,15 @@ class CompileReport:
     """What ``ttfs-deploy compile --json`` writes (schema in docs/cli.md)."""
 
     target: str
-    total_steps: int
     T: int
+    total_steps: int
     cores_used: int
     chips_used: int
     layers: List[Dict[str, Any]] = field(default_factory=list)
     accuracy: Dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"target": self.target, "T": self.T, "total_steps": self.total_steps,
-                "cores_used": self.cores_used, "chips_used": self.chips_used,
-                "layers": self.layers, "accuracy": self.accuracy}
+        return asdict(self)
 
 
 def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
@@ -79,4 +77,4 @@ def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> Comp
                        "provenance": layer.info.get("provenance", "")})
     cores = sum(p["cores"] for p in net.placement)
     chips = 1 + max((p["chip"] for p in net.placement), default=0)
-    return CompileReport(net.target, net.total_steps, net.T, cores, chips, layers, accuracy or {})
+    return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {})
