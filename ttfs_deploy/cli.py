@@ -126,7 +126,8 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
     record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
                    on_epoch=lambda r: console.print(
                        f"epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
-                       f"test {r['test_accuracy']:.4f} decision step {format_decision_step(r['latency_steps_mean'])} "
+                       f"test {r['test_accuracy']:.4f} "
+                       f"decision step {format_decision_step(r['latency_steps_mean'])} "
                        f"({r['samples_per_second']:.0f} samples/s)"))
     console.print(f"wrote {output} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
 
