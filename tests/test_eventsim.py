@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from ttfs_deploy.backends.eventsim import EventSim, simulate
 from ttfs_deploy.backends.torchsim import run_int
-from ttfs_deploy.ir.network import NEVER, IntLayer, IntNetwork
+from ttfs_deploy.ir.network import IntLayer, IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 from strategies import int_networks
 

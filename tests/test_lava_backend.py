@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import lava_available
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.ir.network import NEVER, IntLayer, IntNetwork
+from ttfs_deploy.ir.network import IntLayer, IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 HAVE_LAVA = lava_available()
 IN_CI = os.environ.get("CI") == "true"

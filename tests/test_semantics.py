@@ -11,7 +11,7 @@ from ttfs_deploy.backends.torchsim import run_float, run_int
 from ttfs_deploy.compile.fold import fold_model
 from ttfs_deploy.compile.quantize import quantize_network
 from ttfs_deploy.hw.profile import load_profile
-from ttfs_deploy.ir.network import NEVER
+from ttfs_deploy.semantics import NEVER
 from ttfs_deploy.model.network import ModelConfig, TTFSNet, first_spike_times
 
 

@@ -108,7 +108,7 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
 
     from ttfs_deploy.data.datasets import load_dataset
     from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
-    from ttfs_deploy.model.decoder import format_decision_step
+    from ttfs_deploy.decision import format_decision_step
     from ttfs_deploy.model.network import ModelConfig
     from ttfs_deploy.train.bptt import TrainConfig, train
 
@@ -202,7 +202,7 @@ def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> 
     """Run a compiled MODEL.nir on a test split with one backend."""
     from ttfs_deploy.backends.run import run_backend
     from ttfs_deploy.ir.nir_io import read_int
-    from ttfs_deploy.model.decoder import format_decision_step
+    from ttfs_deploy.decision import format_decision_step
 
     net = read_int(model)
     data = _dataset(data_name, net, data_dir, samples)

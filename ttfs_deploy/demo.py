@@ -23,7 +23,7 @@ from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.io_utils import write_json
 from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_graph
 from ttfs_deploy.model.checkpoint import load_checkpoint
-from ttfs_deploy.model.decoder import format_decision_step, mean_decision_step
+from ttfs_deploy.decision import format_decision_step, mean_decision_step
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train.bptt import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate

@@ -20,39 +20,78 @@ on tensors and the event simulator's kernel compiles these very functions with n
 
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-STATE_BITS = 24                      #: width of u and v
-STATE_MAX = 2 ** (STATE_BITS - 1)    #: 2**23
-V_LIMIT = STATE_MAX - 1              #: v saturates at +-(2**23 - 1)
-ACT_SHIFT = 6                        #: synaptic input and threshold are shifted left by 6
-VTH_MAX = 2 ** 17 - 1                #: 17-bit threshold mantissa
-BIAS_MANT_MAX = 2 ** 12 - 1          #: 13-bit signed bias mantissa
-BIAS_EXP_MAX = 7                     #: 3-bit bias exponent
-INPUT_MAX = 2 ** 17 - 1              #: per-step synaptic input: a << 6 must fit the 24-bit u
-WEIGHT_MIN, WEIGHT_MAX = -256, 255   #: 8-bit weight mantissa with sign (Lava clip range)
+#: Bit widths of Lava's fixed-point neuron and synapse models, the one definition every module
+#: reads (a hardware profile's optional ``[bits]`` table must agree with it,
+#: :func:`check_profile_bits`). Sources: lava/proc/lif/models.py, lava/proc/dense/models.py.
+BITS = {
+    "weight_mantissa": 8,    # Dense/Conv weights: 8-bit mantissa with sign
+    "weight_exp_min": -8,    # Dense weight_exp range (lava/utils/weightutils.py)
+    "weight_exp_max": 7,
+    "threshold": 17,         # vth mantissa, used as vth << ACT_SHIFT
+    "bias_mantissa": 13,     # signed
+    "bias_exp_max": 7,       # 3-bit exponent
+    "state": 24,             # u and v
+    "synaptic_input": 18,    # per-step input a: a << ACT_SHIFT must fit the 24-bit u
+}
+
+STATE_BITS = BITS["state"]                       #: width of u and v
+STATE_MAX = 2 ** (STATE_BITS - 1)                #: 2**23
+V_LIMIT = STATE_MAX - 1                          #: v saturates at +-(2**23 - 1)
+ACT_SHIFT = 6                                    #: synaptic input and threshold are shifted left by 6
+MEMBRANE_PER_WEIGHT = 1 << ACT_SHIFT             #: membrane units per integer weight unit (64)
+VTH_MAX = 2 ** BITS["threshold"] - 1             #: 17-bit threshold mantissa
+BIAS_MANT_MAX = 2 ** (BITS["bias_mantissa"] - 1) - 1  #: 13-bit signed bias mantissa
+BIAS_EXP_MAX = BITS["bias_exp_max"]              #: 3-bit bias exponent
+WEIGHT_EXP_MAX = BITS["weight_exp_max"]          #: largest dense weight exponent the compiler uses
+INPUT_MAX = 2 ** (BITS["synaptic_input"] - 1) - 1  #: per-step synaptic input: a << 6 must fit the 24-bit u
+WEIGHT_FULL = 2 ** BITS["weight_mantissa"] - 1   #: 255
+WEIGHT_MIN, WEIGHT_MAX = -(WEIGHT_FULL + 1), WEIGHT_FULL  #: 8-bit weight mantissa with sign (Lava clip range)
+NEVER = -1                                       #: spike time of a neuron that did not fire
 
 Array = Any  # numpy.ndarray or torch.Tensor of integers
 
 
-def prepare_dense_weights(weights: np.ndarray, num_weight_bits: int = 8) -> np.ndarray:
+def weight_grid(mixed_signs: bool, bits: int = BITS["weight_mantissa"]) -> Tuple[int, int, int]:
+    """``(lo, hi, step)`` of the weight mantissas Lava keeps unchanged.
+
+    Mixed-sign matrices lose one LSB: even values in ``[-2**bits, 2**bits - 2]``; single-sign
+    ones keep all magnitude bits: ``[0, 2**bits - 1]`` (or its negative, see
+    :func:`weight_grid_for`)."""
+    full = 2 ** bits - 1
+    return (-(full + 1), full - 1, 2) if mixed_signs else (0, full, 1)
+
+
+def weight_grid_for(weights: np.ndarray, bits: int = BITS["weight_mantissa"]) -> Tuple[int, int, int]:
+    """:func:`weight_grid` for a matrix with ``weights``' signs (``[-full, 0]`` when all <= 0)."""
+    w = np.asarray(weights)
+    if w.min(initial=0) >= 0:
+        return weight_grid(False, bits)
+    if w.max(initial=0) <= 0:
+        return -weight_grid(False, bits)[1], 0, 1
+    return weight_grid(True, bits)
+
+
+def prepare_dense_weights(weights: np.ndarray, num_weight_bits: int = BITS["weight_mantissa"]) -> np.ndarray:
     """Lava's ``Dense`` weight preparation: clip to the sign mode's range, drop LSBs.
 
     Mixed-sign matrices lose one LSB (``51 -> 50``, ``-21 -> -22``); single-sign ones keep all
     8 magnitude bits.
     """
     w = np.asarray(weights).astype(np.int64)
+    full_bits = BITS["weight_mantissa"]
     if w.min(initial=0) >= 0:
         w = np.clip(w, 0, WEIGHT_MAX)
-        drop = 8 - num_weight_bits
+        drop = full_bits - num_weight_bits
     elif w.max(initial=0) <= 0:
         w = np.clip(w, -WEIGHT_MAX, 0)
-        drop = 8 - num_weight_bits
+        drop = full_bits - num_weight_bits
     else:
         w = np.clip(w, WEIGHT_MIN, WEIGHT_MAX)
-        drop = 8 - num_weight_bits + 1
+        drop = full_bits - num_weight_bits + 1
     return ((w >> drop) << drop).astype(np.int64)
 
 
@@ -60,6 +99,21 @@ def is_representable(weights: np.ndarray) -> bool:
     """True when Lava's weight preparation leaves ``weights`` unchanged."""
     w = np.asarray(weights)
     return bool(np.array_equal(prepare_dense_weights(w), w))
+
+
+def effective_weight(mant: Array, weight_exp: int) -> Array:
+    """Weight in integer weight units: ``mant << weight_exp`` (``weight_exp >= 0``)."""
+    return mant << weight_exp
+
+
+def weight_to_membrane(weight: Array) -> Array:
+    """Integer weight units -> membrane units: ``w << 6`` (the MSB alignment of ``u = a << 6``)."""
+    return weight << ACT_SHIFT
+
+
+def membrane_to_weight(value: Array) -> Array:
+    """Membrane units -> integer weight units (exact for multiples of 64): ``value >> 6``."""
+    return value >> ACT_SHIFT
 
 
 def effective_bias(bias_mant: Array, bias_exp: Array) -> Array:
@@ -70,6 +124,17 @@ def effective_bias(bias_mant: Array, bias_exp: Array) -> Array:
 def threshold(vth: Array) -> Array:
     """Threshold in membrane units: ``vth << 6``."""
     return vth << ACT_SHIFT
+
+
+def check_profile_bits(bits: Dict[str, Any]) -> Optional[str]:
+    """The first key of a profile's ``[bits]`` table that disagrees with :data:`BITS`, described
+    in words (``None`` when all agree): the integer arithmetic is fixed, a profile cannot change it."""
+    for key, value in bits.items():
+        if key not in BITS:
+            return f"unknown [bits] key {key!r}"
+        if value != BITS[key]:
+            return f"[bits] {key} = {value!r}, but the integer semantics use {BITS[key]}"
+    return None
 
 
 def wrap_formula(x: Array) -> Array:

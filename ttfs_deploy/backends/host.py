@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from ttfs_deploy.data.encoders import encode
-from ttfs_deploy.ir.network import NEVER, FloatLayer, IntNetwork
+from ttfs_deploy.ir.network import FloatLayer, IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import encoded_shape
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.model.decoder import decision_step, mean_decision_step
+from ttfs_deploy.decision import decision_step, mean_decision_step
 
 BACKENDS = ("eventsim", "lava")
 

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ttfs_deploy import semantics
-from ttfs_deploy.ir.network import NEVER, FloatNetwork, IntNetwork
+from ttfs_deploy.ir.network import FloatNetwork, IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 
 def _synaptic(layer, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -62,7 +63,8 @@ def run_int(net: IntNetwork, input_times: np.ndarray) -> Tuple[List[np.ndarray],
     """Integer mode: ``(spike_times per layer, v_final, v_spike)`` of the output layer."""
     x_times = torch.as_tensor(np.asarray(input_times), dtype=torch.long)
     B = len(x_times)
-    weights = [torch.as_tensor((layer.weight.astype(np.int64) << layer.weight_exp).astype(np.float64))
+    weights = [torch.as_tensor(semantics.effective_weight(layer.weight.astype(np.int64), layer.weight_exp)
+                               .astype(np.float64))
                for layer in net.layers]
     biases = [torch.as_tensor(layer.bias_per_neuron()) for layer in net.layers]
     vths = [semantics.threshold(torch.tensor(layer.vth, dtype=torch.long)) for layer in net.layers]

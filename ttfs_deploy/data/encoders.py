@@ -21,7 +21,7 @@ from typing import Callable, Dict, Tuple
 import numpy as np
 
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.ir.network import NEVER
+from ttfs_deploy.semantics import NEVER
 
 
 def latency(x: np.ndarray, T: int) -> np.ndarray:

@@ -28,7 +28,7 @@ from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.io_utils import plain
 from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.model.decoder import mean_decision_step
+from ttfs_deploy.decision import mean_decision_step
 
 #: count key of the simulator -> energy key of the profile
 EVENT_KEYS = {"syn_ops": "synaptic_op", "updates_active": "neuron_update_active",

@@ -6,7 +6,7 @@ Conventions shared by every module:
   together and a spike reaches the next layer in the same step (zero synaptic delay);
 * on Loihi/Lava each synaptic hop adds one step; layer ``l`` therefore runs ``hop_delay`` steps
   later there, and the target runs ``total_steps = T + hop_delay(last layer)`` steps;
-* spike times are integer arrays (the event simulator returns int32), :data:`NEVER` (-1) for a
+* spike times are integer arrays (the event simulator returns int32), :data:`ttfs_deploy.semantics.NEVER` (-1) for a
   neuron that never fired;
 * shapes exclude the batch dimension; conv tensors are channel-first ``(C, H, W)`` and a dense
   layer after a conv flattens in C-order;
@@ -21,7 +21,8 @@ from typing import Any, Dict, List, Literal, Optional, Tuple
 
 import numpy as np
 
-NEVER = -1  #: spike time of a neuron that did not fire
+from ttfs_deploy import semantics
+
 
 LayerKind = Literal["dense", "conv"]
 
@@ -119,7 +120,7 @@ class IntLayer(LayerGeometry):
 
     def bias_per_neuron(self) -> np.ndarray:
         """Per-step bias in membrane units, one value per neuron, flattened C-order (int64)."""
-        bias = self.bias_mant.astype(np.int64) << self.bias_exp.astype(np.int64)
+        bias = semantics.effective_bias(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
         if self.kind == "conv":
             c, h, w = self.output_shape
             bias = np.repeat(bias, h * w)

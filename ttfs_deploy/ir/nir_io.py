@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Tuple
 import nir
 import numpy as np
 
-from ttfs_deploy import __version__
+from ttfs_deploy import __version__, semantics
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.ir.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork
@@ -102,15 +102,16 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
     layers = []
     for layer in net.layers:
         shape = layer.output_shape
-        weight = (layer.weight.astype(np.int64) << layer.weight_exp) << 6
-        bias = layer.bias_mant.astype(np.int64) << layer.bias_exp.astype(np.int64)
+        weight = semantics.weight_to_membrane(semantics.effective_weight(layer.weight.astype(np.int64),
+                                                                          layer.weight_exp))
+        bias = semantics.effective_bias(layer.bias_mant.astype(np.int64), layer.bias_exp.astype(np.int64))
         synapse = _synapse(layer.kind, weight, bias, layer)
         synapse.metadata = {"kind": layer.kind, "weight_exp": int(layer.weight_exp),
                             "bias_mant": layer.bias_mant.astype(np.int64),
                             "bias_exp": layer.bias_exp.astype(np.int64), "vth": int(layer.vth),
                             "hop_delay": int(layer.hop_delay), "scale": float(layer.scale),
                             "info": json.dumps(layer.info)}
-        neuron = nir.IF(r=np.ones(shape, np.float32), v_threshold=np.full(shape, layer.vth << 6, np.int64),
+        neuron = nir.IF(r=np.ones(shape, np.float32), v_threshold=np.full(shape, semantics.threshold(layer.vth), np.int64),
                         v_reset=np.full(shape, FIRE_ONCE_RESET, np.int64))
         neuron.metadata = {"fire_once": True, "hop_delay": int(layer.hop_delay)}
         layers.append((layer.name, synapse, neuron, layer.input_shape))
@@ -206,12 +207,13 @@ def read_int(path: str) -> IntNetwork:
         geo = _geometry(synapse, shape)
         exp = int(md["weight_exp"])
         weight = np.asarray(synapse.weight).astype(np.int64)
-        mant = (weight >> 6) >> exp
+        mant = semantics.membrane_to_weight(weight) >> exp
         bias_mant, bias_exp = np.asarray(md["bias_mant"], np.int64), np.asarray(md["bias_exp"], np.int64)
         vth = int(md["vth"])
-        consistent = (np.array_equal((mant << exp) << 6, weight)
-                      and np.array_equal(bias_mant << bias_exp, np.asarray(synapse.bias).astype(np.int64))
-                      and np.all(np.asarray(neuron.v_threshold) == vth << 6))
+        consistent = (np.array_equal(semantics.weight_to_membrane(semantics.effective_weight(mant, exp)), weight)
+                      and np.array_equal(semantics.effective_bias(bias_mant, bias_exp),
+                                         np.asarray(synapse.bias).astype(np.int64))
+                      and np.all(np.asarray(neuron.v_threshold) == semantics.threshold(vth)))
         if not consistent:
             raise TTFSError(f"{path}: layer {name}'s metadata disagrees with its parameters",
                             "re-compile the model instead of editing the file")

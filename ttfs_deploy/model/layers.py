@@ -24,23 +24,28 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ttfs_deploy import semantics
+
 EPS = 1e-5
 
 
 def fake_quantize(w: torch.Tensor, bits: int) -> torch.Tensor:
     """Round ``w`` to the grid the compiler uses at full scale; identity gradient.
 
-    Mixed signs: scale ``alpha = min((2**bits - 2) / max(w), 2**bits / max(-w))`` and even
-    integers (Lava drops the LSB); single sign: ``alpha = (2**bits - 1) / max|w|`` and integers.
+    The grid is :func:`ttfs_deploy.semantics.weight_grid`: mixed signs scale to
+    ``alpha = min(hi / max(w), -lo / max(-w))`` on even integers (Lava drops the LSB); a single
+    sign to ``alpha = hi / max|w|`` on integers.
     This is :func:`ttfs_deploy.compile.quantize.quantize_layer`'s full-scale choice, so a model
     trained with it compiles with zero weight error.
     """
     wd = w.detach()
     top, bottom = wd.max().clamp_min(0), (-wd).max().clamp_min(0)
     if top > 0 and bottom > 0:
-        alpha, step = torch.minimum((2 ** bits - 2) / top, 2 ** bits / bottom), 2.0
+        lo, hi, step = semantics.weight_grid(True, bits)
+        alpha = torch.minimum(hi / top, -lo / bottom)
     else:
-        alpha, step = (2 ** bits - 1) / torch.maximum(top, bottom).clamp_min(1e-12), 1.0
+        _, hi, step = semantics.weight_grid(False, bits)
+        alpha = hi / torch.maximum(top, bottom).clamp_min(1e-12)
     return w + (torch.round(alpha * wd / step) * step / alpha - wd)
 
 

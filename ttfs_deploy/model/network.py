@@ -11,7 +11,7 @@ Output decoders turn output spikes ``s[t, b, c]`` into logits ``scale * sum_t w_
 * ``first``: ``w_t = 2 ** -t``.
 
 With fire-once outputs all three rank classes by first-spike time, so inference picks the
-earliest output spike (see :func:`ttfs_deploy.semantics.decode_prediction`).
+earliest output spike (see :func:`ttfs_deploy.decision.decode_prediction`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from torch import nn
 
 from ttfs_deploy.data.encoders import encoded_shape
 from ttfs_deploy.model.arch import LayerSpec, parse_spec
-from ttfs_deploy.model.decoder import decode_prediction, decision_step
+from ttfs_deploy.decision import decode_prediction, decision_step
 from ttfs_deploy.model.layers import TTFSWeightLayer
 from ttfs_deploy.model.neuron import fire_once
 

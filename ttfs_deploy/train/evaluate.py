@@ -9,7 +9,7 @@ import torch
 
 from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import encode
-from ttfs_deploy.model.decoder import mean_decision_step
+from ttfs_deploy.decision import mean_decision_step
 from ttfs_deploy.model.network import TTFSNet
 
 

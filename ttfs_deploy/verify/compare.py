@@ -15,7 +15,7 @@ import numpy as np
 from ttfs_deploy.backends.eventsim.simulator import EventSim
 from ttfs_deploy.backends.torchsim import run_int
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.model.decoder import decode_prediction
+from ttfs_deploy.decision import decode_prediction
 
 
 def compare_layers(names: List[str], reference: List[np.ndarray], other: List[np.ndarray]) -> List[Dict[str, Any]]:

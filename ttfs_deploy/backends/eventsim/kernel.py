@@ -21,7 +21,8 @@ from numba.extending import overload
 
 from ttfs_deploy import semantics
 from ttfs_deploy.ir.connectivity import connections, layer_matrix
-from ttfs_deploy.ir.network import NEVER, IntNetwork
+from ttfs_deploy.ir.network import IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 #: count columns of the kernel's output, in order (NeuroBench definitions, see docs/energy.md)
 COUNT_KEYS = ("syn_ops", "dense_ops", "spikes", "updates_active", "updates_inactive")
@@ -79,7 +80,7 @@ class FlatNetwork:
         """Lay out ``net`` for :func:`_run`."""
         geometry, weights, orders, bias, vth, fan_out = [], [], [], [], [], []
         for layer in net.layers:
-            w = np.asarray(layer.weight).astype(np.int64) << layer.weight_exp
+            w = semantics.effective_weight(np.asarray(layer.weight).astype(np.int64), layer.weight_exp)
             slot_bias = layer.bias_per_neuron()
             if layer.kind == "dense":
                 n_out, n_in = w.shape

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from ttfs_deploy.backends.eventsim.kernel import COUNT_KEYS, FlatNetwork
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.model.decoder import decision_step, decode_prediction
+from ttfs_deploy.decision import decision_step, decode_prediction
 
 
 @dataclass

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ttfs_deploy.backends.lava.py311 import ensure_lava
+from ttfs_deploy.semantics import MEMBRANE_PER_WEIGHT, NEVER
 
 ensure_lava()
 
@@ -37,7 +38,7 @@ from lava.magma.core.resources import CPU  # noqa: E402
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol  # noqa: E402
 from lava.proc.lif.models import AbstractPyLifModelFixed, AbstractPyLifModelFloat  # noqa: E402
 
-from ttfs_deploy.backends.lava.process import NEVER, FireOnceIF  # noqa: E402
+from ttfs_deploy.backends.lava.process import FireOnceIF  # noqa: E402
 
 
 class _WindowMixin:
@@ -147,7 +148,7 @@ class PyFireOnceIFModelFloat(_WindowMixin, AbstractPyLifModelFloat):
 
     def subthr_dynamics(self, activation_in: np.ndarray) -> None:
         """``u = u (1 - (du+1)/4096) + a_in``; ``v = v (1 - dv/4096) + u + bias`` (windowed)."""
-        bias = self.bias_mant * np.exp2(self.bias_exp) / 64.0 if self.in_window() else 0.0
+        bias = self.bias_mant * np.exp2(self.bias_exp) / MEMBRANE_PER_WEIGHT if self.in_window() else 0.0
         self.u[:] = self.u * (1.0 - (self.du + 1.0) / 4096.0) + activation_in
         self.v[:] = self.v * (1.0 - self.dv / 4096.0) + self.u + bias
 

@@ -34,7 +34,8 @@ import numpy as np
 from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import ensure_lava
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.ir.network import NEVER, IntLayer, IntNetwork
+from ttfs_deploy.ir.network import IntLayer, IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 ensure_lava()
 

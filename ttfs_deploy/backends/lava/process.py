@@ -37,7 +37,7 @@ ensure_lava()
 from lava.magma.core.process.variable import Var  # noqa: E402
 from lava.proc.lif.process import LIF  # noqa: E402
 
-NEVER = -1  #: ``first_spike`` of a neuron that has not fired
+from ttfs_deploy.semantics import NEVER  # noqa: E402  (``first_spike`` of a neuron that has not fired)
 
 
 class FireOnceIF(LIF):

@@ -28,7 +28,8 @@ import numpy as np
 from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import ensure_lava
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.ir.network import NEVER, IntNetwork
+from ttfs_deploy.ir.network import IntNetwork
+from ttfs_deploy.semantics import NEVER
 
 ensure_lava()
 
@@ -87,8 +88,8 @@ class LavaResult:
 
     @property
     def predictions(self) -> np.ndarray:
-        """Class per sample (:func:`ttfs_deploy.model.decoder.decode_prediction`)."""
-        from ttfs_deploy.model.decoder import decode_prediction
+        """Class per sample (:func:`ttfs_deploy.decision.decode_prediction`)."""
+        from ttfs_deploy.decision import decode_prediction
         return decode_prediction(self.output_spike_times, self.v_spike, self.v_final, never=NEVER)
 
 

@@ -1,6 +1,9 @@
 """The class decision every backend uses: first output spike wins.
 
 Matches the temporal-weighting decoder on fire-once outputs (earlier spike = larger weight).
+Spike times are reference-frame steps, :data:`~ttfs_deploy.semantics.NEVER` for no spike. It lives on
+the ground floor beside :mod:`ttfs_deploy.semantics` because the backends, ``verify``, ``energy``
+and the torch model all decide the same way.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from typing import Optional
 
 import numpy as np
 
+from ttfs_deploy.semantics import NEVER
+
 
 def decode_prediction(first_spike: np.ndarray, v_spike: np.ndarray, v_final: np.ndarray,
-                      never: int = -1) -> np.ndarray:
+                      never: int = NEVER) -> np.ndarray:
     """Class decision from the output layer: ``(..., n_classes)`` arrays in, ``(...)`` classes out.
 
     * the earliest output spike wins (temporal weighting = first-spike-wins on fire-once outputs);
@@ -30,7 +35,7 @@ def decode_prediction(first_spike: np.ndarray, v_spike: np.ndarray, v_final: np.
     return np.where(silent, by_v, by_time)
 
 
-def decision_step(first_spike: np.ndarray, never: int = -1) -> np.ndarray:
+def decision_step(first_spike: np.ndarray, never: int = NEVER) -> np.ndarray:
     """Step of the earliest output spike per sample (early-exit latency), ``never`` if silent."""
     first_spike = np.asarray(first_spike)
     big = np.iinfo(np.int64).max
@@ -38,7 +43,7 @@ def decision_step(first_spike: np.ndarray, never: int = -1) -> np.ndarray:
     return np.where(earliest == big, never, earliest)
 
 
-def mean_decision_step(decision: np.ndarray, never: int = -1) -> Optional[float]:
+def mean_decision_step(decision: np.ndarray, never: int = NEVER) -> Optional[float]:
     """Mean decision step over the samples whose output fired (None when none fired)."""
     decision = np.asarray(decision)
     fired = decision[decision != never]
