@@ -192,7 +192,7 @@ def test_loihi2_report_is_flagged_as_assumption():
     console.print(render_table(plain))
     text = console.export_text()
     assert "ASSUMPTION" not in text and "ASSUMPTION" not in to_markdown(plain)
-    for needle in ("hidden", "out", "total", "energy in nJ", "1.02", "cmos45", "Davies", "decision step mean"):
+    for needle in ("hidden", "out", "total", "1.02 nJ", "cmos45", "Davies", "decision step mean"):
         assert needle in text, needle
 
 
@@ -291,3 +291,182 @@ def test_renderers_accept_a_bare_account_report(tmp_path):
     assert to_json(report)["accuracy"] is None
     write_html(report, sim, sim, net, str(tmp_path / "bare.html"))
     assert "plot-latency" in (tmp_path / "bare.html").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- issue 21: memory, static, ranges
+
+from click.testing import CliRunner  # noqa: E402
+
+from ttfs_deploy.energy.ann import MemoryTable, ann_layer  # noqa: E402
+from ttfs_deploy.energy.html import plot_energy_by_layer, plot_snn_vs_ann  # noqa: E402
+from ttfs_deploy.energy.neurobench import host_effective_macs  # noqa: E402
+from ttfs_deploy.energy.report import render_table as render  # noqa: E402
+from ttfs_deploy.ir.network import FloatLayer  # noqa: E402
+from ttfs_deploy.tables import print_wide  # noqa: E402
+
+T_BARRIER, T_SYN, T_UPD = 465e-9, 3.5e-9, 8.4e-9  # hardware_profiles/loihi.toml [timing]
+P_STATIC = 0.029                                   # loihi.toml static_power_w
+
+
+def test_ann_memory_traffic_hand_computed():
+    """tiny_net as an ANN with the minimum-traffic memory model; every memory here < 8 KB -> 10 pJ
+    per 64-bit access (Horowitz's smallest SRAM)."""
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi")
+    hidden, out = report.rows
+    # fp32: hidden: 6 weights + 2 biases = 8 params -> 8 x 32 / 64 = 4 words; inputs 3 -> 2 words,
+    # outputs 2 -> 1 word: (4 + 2 + 1) x 10 pJ = 70 pJ. out: 6 params -> 3 words, 1 + 1 words: 50 pJ.
+    assert hidden.ann_memory["fp32"].point == pytest.approx(70 * PJ)
+    assert out.ann_memory["fp32"].point == pytest.approx(50 * PJ)
+    # int8: every array fits one 64-bit word: 3 words per layer -> 30 pJ each
+    assert hidden.ann_memory["int8"].point == pytest.approx(30 * PJ) == out.ann_memory["int8"].point
+    wm = report.ann_baseline["with_memory"]
+    assert wm["fp32"]["energy_j"] == pytest.approx((46 + 120) * PJ)   # compute 10 x 4.6 pJ + memory
+    assert wm["int8"]["energy_j"] == pytest.approx((2.3 + 60) * PJ)
+    assert wm["fp32"]["weight_reads_64bit"] == 7 and wm["fp32"]["activation_accesses_64bit"] == 5
+    assert report.ann_baseline["compute_only"]["fp32"]["energy_j"] == pytest.approx(46 * PJ)
+    assert report.comparison["snn_over_ann_int8_memory"] == pytest.approx(1207 / 62.3)
+    assert report.comparison["snn_over_ann_fp32_memory"] == pytest.approx(1207 / 166)
+    assert report.layers[0]["ann_energy_j_memory"] == pytest.approx((27.6 + 70) * PJ)
+
+
+def test_sram_price_interpolates_horowitz_and_dram_above_1mb():
+    table = MemoryTable.of(load_profile("cmos45"))
+    assert table.access(8192).point == pytest.approx(10 * PJ)
+    assert table.access(100).point == pytest.approx(10 * PJ)            # below the table: 8 KB price
+    assert table.access(16384).point == pytest.approx(10 * PJ * 2 ** 0.5)  # log-log halfway 8 -> 32 KB
+    assert table.access(32768).point == pytest.approx(20 * PJ)
+    assert table.access(1048576).point == pytest.approx(100 * PJ)
+    dram = table.access(1048577)
+    assert (dram.point, dram.low, dram.high) == pytest.approx((1.3e-9, 1.3e-9, 2.6e-9))
+    # a 600 x 500 dense layer: fp32 weights 300,600 params x 4 B = 1.2 MB -> DRAM
+    layer = IntLayer("big", "dense", np.ones((600, 500), np.int64), 0, np.zeros(600, np.int64),
+                     np.zeros(600, np.int64), 1, (500,), hop_delay=1)
+    fp32 = ann_layer(layer, "fp32", 4.6 * PJ, table)
+    assert fp32.weight_words == 150_300 and fp32.activation_words == 250 + 300
+    assert fp32.memory.point == pytest.approx(150_300 * 1.3e-9 + 550 * 10 * PJ)
+    assert fp32.memory.high == pytest.approx(150_300 * 2.6e-9 + 550 * 10 * PJ)
+    # int8: 300,600 B between 32 KB (20 pJ) and 1 MB (100 pJ): 20 pJ x (size / 32 KB)^(ln 5 / ln 32)
+    int8 = ann_layer(layer, "int8", 0.23 * PJ, table)
+    sram = 20 * PJ * (300_600 / 32768) ** (np.log(5) / np.log(32))
+    assert int8.memory.point == pytest.approx(37_575 * sram + (63 + 75) * 10 * PJ)
+    assert int8.with_memory.point >= int8.compute.point == pytest.approx(300_000 * 0.23 * PJ)
+
+
+def test_static_term_and_time_model_hand_computed():
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi")
+    t = report.latency["time_model"]
+    assert t["synaptic_ops_s"] == pytest.approx(7 * T_SYN)
+    assert t["neuron_updates_s"] == pytest.approx(16 * T_UPD)
+    assert t["barrier_sync_s"] == pytest.approx(6 * T_BARRIER)             # T = 4 + last hop delay 2
+    assert t["dominant"] == "barrier sync"
+    seconds = 7 * T_SYN + 16 * T_UPD + 6 * T_BARRIER
+    static = P_STATIC * seconds                                          # 1 chip
+    d = to_json(report)
+    assert d["static"]["energy_j"] == pytest.approx(static) and d["static"]["chips"] == 1
+    ps = d["per_sample"]
+    assert ps["energy_j"] == pytest.approx(1207 * PJ)                    # dynamic, unchanged
+    assert ps["static_energy_j"] == pytest.approx(static)
+    assert ps["energy_j_total"] == pytest.approx(1207 * PJ + static)
+    groups = ps["energy_by_group_j"]
+    assert groups["synaptic ops"] == pytest.approx(165.2 * PJ)
+    assert groups["neuron updates"] == pytest.approx((567 + 468) * PJ)
+    assert groups["spike traffic"] == pytest.approx(6.8 * PJ)
+    assert ps["dominant"] == "idle chip (static)"
+    # early exit: one step run -> 1 + 2 barriers, 2 syn ops, 4 updates
+    ee = d["early_exit"]["static"]
+    assert ee["energy_j"] == pytest.approx(P_STATIC * (3 * T_BARRIER + 2 * T_SYN + 4 * T_UPD))
+
+
+def test_profile_without_static_power_has_no_static_term(tmp_path):
+    path = tmp_path / "nostatic.toml"
+    path.write_text('name = "nostatic"\n[timing]\nsynaptic_op_s = 1e-9\nneuron_update_s = 1e-9\n'
+                    'barrier_sync_s = 1e-9\n[energy]\nsource = "test"\nsynaptic_op = 1e-12\n'
+                    'neuron_update_active = 2e-12\nneuron_update_inactive = 1e-12\nspike_out = 0.5e-12\n')
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile=str(path))
+    ps = report.per_sample
+    assert report.static is None and to_json(report)["static"] is None and ps["static_energy_j"] is None
+    assert ps["energy_j"] == pytest.approx((7 * 1 + 7 * 2 + 9 * 1 + 4 * 0.5) * PJ)
+    assert ps["energy_j_total"] == ps["energy_j"]
+    assert ps["dominant"] == "neuron updates"                             # 23 pJ vs 7 pJ syn ops
+    assert ps["energy_j_range"] == [ps["energy_j"], ps["energy_j"]]      # no spread given
+
+
+def test_loihi2_range_carried_to_totals_and_error_bars():
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi2")
+    ps = report.per_sample
+    low = (7 * 23.6 + 7 * 72.8 + 9 * 51.2 + 4 * 1.7) * PJ     # Davies 2018 / SANA-FE spread
+    high = (7 * 35.5 + 7 * 81 + 9 * 52 + 4 * 76.8) * PJ
+    assert ps["energy_j"] == pytest.approx(1207 * PJ)
+    assert ps["energy_j_range"] == pytest.approx([low, high])
+    assert report.layers[0]["energy_j_range"] == pytest.approx([(4 * 23.6 + 4 * 72.8 + 4 * 51.2 + 2 * 1.7) * PJ,
+                                                                 (4 * 35.5 + 4 * 81 + 4 * 52 + 2 * 76.8) * PJ])
+    static = ps["static_energy_j"]
+    assert ps["energy_j_total_range"] == pytest.approx([low + static, high + static])
+    assert report.comparison["snn_over_ann_int8_memory_range"] == pytest.approx([low / (62.3 * PJ),
+                                                                                 high / (62.3 * PJ)])
+    for fig in (plot_energy_by_layer(report), plot_snn_vs_ann(report)):
+        kinds = {type(c).__name__ for c in fig.axes[0].containers}
+        assert "ErrorbarContainer" in kinds
+    plain, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi")
+    kinds = {type(c).__name__ for c in plot_energy_by_layer(plain).axes[0].containers}
+    assert "ErrorbarContainer" not in kinds                             # no spread, no error bars
+
+
+def test_neurobench_metrics_hand_computed():
+    report, _, _ = energy_report(tiny_net(), INPUTS[:1], profile="loihi")
+    nb = to_json(report)["neurobench"]
+    ops = nb["synaptic_operations"]
+    assert ops == {"Effective_MACs": 0.0, "Effective_ACs": 7.0, "Dense": 40.0}   # (6 + 4) connections x 4 steps
+    assert nb["activation_sparsity"] == pytest.approx(1 - 4 / (4 * 4))          # 4 spikes, 4 neurons x T = 4
+    assert nb["membrane_updates"] == 7
+    # weights 6 + 4 B (8-bit), biases 2 x 2 B per layer (16-bit), thresholds 3 B (17-bit) per layer
+    assert nb["footprint_bytes"] == (6 + 4 + 3) + (4 + 4 + 3)
+    assert nb["connection_sparsity"] == pytest.approx(3 / 10)
+    assert nb["parameter_count"] == 6 + 2 + 4 + 2
+    assert set(nb["definitions"]) >= {"Effective_MACs", "Effective_ACs", "Dense", "activation_sparsity",
+                                      "membrane_updates", "footprint_bytes", "connection_sparsity"}
+
+
+def test_host_effective_macs_counts_nonzero_inputs_times_fan_out():
+    host = FloatLayer("host", "dense", np.array([[1.0, 0.0], [2.0, 3.0]]), np.zeros(2), 1.0, (2,))
+    net = IntNetwork((2,), 4, "direct", tiny_net().layers[1:], host=host)
+    x = np.array([[0.5, 0.0], [0.2, 0.7]])
+    assert host_effective_macs(net, x) == pytest.approx((2 + 3) / 2)    # fan-out: input 0 -> 2, input 1 -> 1
+    assert host_effective_macs(net, None) is None
+    assert host_effective_macs(tiny_net(), None) == 0.0
+
+
+def test_tables_are_never_cut_off_a_terminal():
+    import io
+
+    report, _, _ = energy_report(tiny_net(), INPUTS, profile="loihi2")
+    buf = io.StringIO()
+    console = Console(file=buf, width=60, force_terminal=False)
+    print_wide(console, render(report))
+    text = buf.getvalue()
+    assert "…" not in text
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("layer"))
+    assert "E inactive upd" in header and "E range" in header           # one line, uncut
+    assert console.width == 60                                          # restored
+
+
+def test_cli_compile_and_energy_piped_print_no_ellipsis(tmp_path):
+    from ttfs_deploy.cli import cli
+
+    nir_path = str(tmp_path / "digits.nir")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["compile", "examples/models/digits.pt", "--target", "loihi", "-o", nir_path])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output and "bound by" in result.output
+    out_json = str(tmp_path / "e.json")
+    result = runner.invoke(cli, ["energy", nir_path, "--profile", "loihi", "--samples", "20", "--json", out_json])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output and "E inactive upd" in result.output
+    d = json.loads(open(out_json).read())
+    ann = d["ann_baseline"]
+    assert ann["with_memory"]["fp32"]["energy_j"] >= ann["compute_only"]["fp32"]["energy_j"] == ann["energy_j"]
+    assert ann["with_memory"]["int8"]["energy_j"] >= ann["compute_only"]["int8"]["energy_j"]
+    assert d["static"]["energy_j"] > 0 and d["per_sample"]["static_energy_j"] == d["static"]["energy_j"]
+    assert d["neurobench"]["synaptic_operations"]["Effective_MACs"] == 0.0   # spike-coded input
+    assert 0 < d["neurobench"]["activation_sparsity"] < 1
+    assert d["simulator"]["kernel_compile_seconds"] >= 0

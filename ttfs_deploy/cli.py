@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.tables import print_wide
 
 console = Console()
 DATA_HELP = "digits | fashion-mnist | mnist | FILE.npz (default: the data set the model was trained on)"
@@ -172,13 +173,13 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
                         f"T={rep.T}, {rep.total_steps} steps on target", title_justify="left")
     for col in ("layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "q err", "worst |v|",
                 "bound by"):
-        table.add_column(col, justify="left" if col in ("layer", "bound by") else "right")
+        table.add_column(col, justify="left" if col in ("layer", "bound by") else "right", overflow="fold")
     for layer in rep.layers:
         table.add_row(layer["name"], f"{layer['neurons']:,}", f"{layer['synapses']:,}", str(layer["cores"]),
                       str(layer["weight_bits"]), str(layer["weight_exp"]), str(layer["vth"]), str(layer["hop_delay"]),
                       f"{layer['quant_error']:.1%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%}",
                       layer["binding_constraint"])
-    console.print(table)
+    print_wide(console, table)
     if net.host is not None:
         console.print(f"{net.host.name} ({net.host.kind}, {net.host.n_neurons:,} neurons) runs on the host: direct "
                       "input; its spike times are the chip's input")
@@ -210,7 +211,8 @@ def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> 
     steps = format_decision_step(result["latency_steps_mean"])
     console.print(f"{backend}: accuracy {result['accuracy']:.4f} on {result['samples']} {result['dataset']} samples, "
                   f"mean decision step {steps}, {result['synops_per_sample']:.0f} synops/sample, "
-                  f"{result['seconds']:.2f} s")
+                  f"{result['seconds']:.2f} s (numba kernel compile/cache load apart: "
+                  f"{result['kernel_compile_seconds']:.2f} s)")
     _write_json(json_path, result)
 
 
@@ -235,10 +237,10 @@ def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
     rep = verify_network(net, times, backends=("torch",) if no_lava else ("torch", "lava"), progress=True)
     table = Table(title=f"first-spike agreement on {rep.samples} samples (reference: eventsim)")
     for col in ("layer", "neurons", *[f"mismatches {b}" for b in rep.backends[1:]]):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", overflow="fold")
     for layer in rep.layers:
         table.add_row(layer["name"], str(layer["neurons"]), *[str(layer[f"mismatches_{b}"]) for b in rep.backends[1:]])
-    console.print(table)
+    print_wide(console, table)
     console.print(f"{rep.neurons_compared} neuron comparisons, {rep.mismatches} mismatches"
                   + (f", Lava {rep.lava_seconds_per_sample:.3f} s/sample" if rep.lava_seconds_per_sample else ""))
     _write_json(json_path, rep.to_dict())
@@ -266,8 +268,10 @@ def energy(model, profile, data_name, data_dir, samples, json_path, md_path, htm
     data = _dataset(data_name, net, data_dir, samples)
     check_compatible(net, data)
     times = chip_input_times(net, data.x)
-    rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, profile)
-    console.print(energy_report_mod.render_table(rep))
+    rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, profile,
+                                                          host_input=data.x if net.host is not None else None)
+    rep.command = "ttfs-deploy " + " ".join(sys.argv[1:])
+    print_wide(console, energy_report_mod.render_table(rep))
     if json_path:
         _write_json(json_path, energy_report_mod.to_json(rep))
     if md_path:
@@ -289,12 +293,12 @@ def profiles() -> None:
 
     table = Table(title="hardware profiles (hardware_profiles/*.toml)")
     for col in ("name", "kind", "cores/chip", "neurons/core", "energy source"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name in list_profiles():
         p = load_profile(name)
         table.add_row(p.name, p.kind, str(p.limits.get("cores_per_chip", "-")), str(p.limits.get("neurons_per_core", "-")),
                       str(p.energy.get("source", "-")))
-    console.print(table)
+    print_wide(console, table)
 
 
 def main() -> None:

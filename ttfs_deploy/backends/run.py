@@ -69,4 +69,5 @@ def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = F
             "silent_fraction": float((decision < 0).mean()) if len(data) else 0.0,
             "synops_per_sample": float(np.mean(synops)) if len(data) else 0.0,
             "seconds": seconds, "seconds_per_sample": seconds / max(1, len(data)),
+            "kernel_compile_seconds": sim.compile_seconds,
             "early_exit": early_exit, "total_steps": net.total_steps, "T": net.T}

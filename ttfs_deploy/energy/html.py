@@ -6,8 +6,10 @@ is no JavaScript. Each figure sits in a ``<figure>`` with a stable id:
 
 * ``plot-first-spike-hist``: first-spike time histogram per layer (full window, all samples);
 * ``plot-raster``: raster of one sample, neuron index vs step, per layer;
-* ``plot-energy-by-layer``: energy per layer, stacked by kind of event;
-* ``plot-snn-vs-ann``: SNN energy (full window and early exit) vs the ANN at fp32 and int8;
+* ``plot-energy-by-layer``: energy per layer, stacked by kind of event (error bars: the range of
+  the profile's figures, when it gives one);
+* ``plot-snn-vs-ann``: SNN energy (dynamic and with static power; full window and early exit) vs
+  the ANN at fp32 and int8, compute only and with memory traffic (error bars: the ranges);
 * ``plot-latency``: distribution of the decision step with early exit.
 
 The file is written atomically (temporary file in the same folder, then ``os.replace``).
@@ -27,15 +29,16 @@ from matplotlib.figure import Figure
 
 from ttfs_deploy.backends.eventsim.simulator import SimResult
 from ttfs_deploy.energy.accounting import EnergyReport
-from ttfs_deploy.energy.report import (KIND_LABELS, assumption_text, fmt_count, fmt_ratio, fmt_si,
-                                       summary_lines)
+from ttfs_deploy.energy.ann import PRECISIONS
+from ttfs_deploy.energy.figures import Joules
+from ttfs_deploy.energy.report import SUMMARY_LABELS, assumption_text, summary_lines
+from ttfs_deploy.energy.rows import all_tables, fmt_ratio, fmt_si
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import write_text
 from ttfs_deploy.ir.network import IntNetwork
+from ttfs_deploy.tables import RowTable, to_html
 
 PLOT_IDS = ("plot-first-spike-hist", "plot-raster", "plot-energy-by-layer", "plot-snn-vs-ann", "plot-latency")
-KIND_COLORS = {"syn_ops": "#4C72B0", "updates_active": "#DD8452", "updates_inactive": "#C9B27C",
-               "spikes": "#55A868"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
@@ -110,21 +113,32 @@ def plot_raster(sim: SimResult, net: IntNetwork, sample: int = 0,
     return fig
 
 
+def _error(vals: Sequence[Joules], scale: float = 1.0) -> Optional[np.ndarray]:
+    """matplotlib ``yerr`` (2, n) of the ranges, or None when no figure has a spread."""
+    if not any(v.spread for v in vals):
+        return None
+    return np.array([[(v.point - v.low) * scale for v in vals], [(v.high - v.point) * scale for v in vals]])
+
+
 def plot_energy_by_layer(report: EnergyReport) -> Figure:
-    """Stacked bars: energy per layer by kind of event (full window, mean per inference)."""
-    names = [layer["name"] for layer in report.layers]
+    """Stacked bars: dynamic energy per layer by kind of event (full window, mean per inference);
+    error bars on each layer's total span the profile's low-high range when it gives one."""
+    names = [r.name for r in report.rows]
     fig = Figure(figsize=(max(5.0, 1.2 * len(names) + 3), 3.8))
     ax = fig.add_subplot(1, 1, 1)
     x = np.arange(len(names))
     bottom = np.zeros(len(names))
-    for kind, label in KIND_LABELS.items():
-        vals = np.array([layer["energy_by_kind_j"][kind] for layer in report.layers]) * 1e9
-        ax.bar(x, vals, bottom=bottom, label=label, color=KIND_COLORS[kind])
+    for term in report.terms:
+        vals = np.array([r.energy_by_kind[term.key].point for r in report.rows]) * 1e9
+        ax.bar(x, vals, bottom=bottom, label=term.label, color=term.color)
         bottom += vals
+    yerr = _error([r.energy for r in report.rows], 1e9)
+    if yerr is not None:
+        ax.errorbar(x, bottom, yerr=yerr, fmt="none", ecolor="#222", capsize=4, label="range of the figures")
     for xi, total in zip(x, bottom):
         ax.text(xi, total, fmt_si(total * 1e-9), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, names)
-    ax.set_ylabel("energy per inference (nJ)")
+    ax.set_ylabel("dynamic energy per inference (nJ)")
     ax.set_title(f"Energy per layer by event kind — {report.profile}" + (" (ASSUMPTION)" if report.assumption else ""))
     ax.legend(fontsize=8)
     ax.margins(y=0.15)
@@ -132,30 +146,42 @@ def plot_energy_by_layer(report: EnergyReport) -> Figure:
     return fig
 
 
+def snn_vs_ann_bars(report: EnergyReport) -> List[tuple]:
+    """``(label, Joules, colour)`` of the SNN-vs-ANN plot."""
+    bars = [(f"SNN {report.profile}\nfull window", report.energy, "#4C72B0")]
+    if report.static:
+        bars.append((f"SNN {report.profile}\n+ static", report.energy_total, "#2E4A7A"))
+    if report.early_rows:
+        early = report.early_exit["per_sample"]
+        bars.append((f"SNN {report.profile}\nearly exit",
+                     Joules(early["energy_j"], *early["energy_j_range"]), "#64B5CD"))
+    ann = report.total
+    colors = {"fp32": ("#E8A0A2", "#C44E52"), "int8": ("#C3B8DC", "#8172B2")}
+    for p in PRECISIONS:
+        bars.append((f"ANN 45 nm {p}\ncompute only", Joules.exact(ann.ann_compute[p]), colors[p][0]))
+        bars.append((f"ANN 45 nm {p}\nwith memory", ann.ann_with_memory(p), colors[p][1]))
+    return bars
+
+
 def plot_snn_vs_ann(report: EnergyReport) -> Figure:
-    """SNN energy (full window, early exit) vs the ANN on 45 nm CMOS (fp32, int8), log scale."""
-    labels = [f"SNN {report.profile}\nfull window"]
-    vals = [report.per_sample["energy_j"]]
-    colors = ["#4C72B0"]
-    if report.early_exit:
-        labels.append(f"SNN {report.profile}\nearly exit")
-        vals.append(report.early_exit["per_sample"]["energy_j"])
-        colors.append("#64B5CD")
-    labels += ["ANN 45 nm\nfp32", "ANN 45 nm\nint8"]
-    vals += [report.ann_baseline["energy_j"], report.ann_baseline["energy_j_int8"]]
-    colors += ["#C44E52", "#8172B2"]
-    fig = Figure(figsize=(6.5, 3.8))
+    """SNN energy against the ANN on 45 nm CMOS (compute only, with memory), log scale, with
+    error bars where a figure has a range."""
+    bars = snn_vs_ann_bars(report)
+    fig = Figure(figsize=(1.3 * len(bars) + 2, 4.0))
     ax = fig.add_subplot(1, 1, 1)
-    x = np.arange(len(vals))
-    plot_vals = [max(v, 1e-18) for v in vals]
-    ax.bar(x, plot_vals, color=colors)
+    x = np.arange(len(bars))
+    vals = [max(j.point, 1e-18) for _, j, _ in bars]
+    ax.bar(x, vals, color=[c for _, _, c in bars])
+    yerr = _error([j for _, j, _ in bars])
+    if yerr is not None:
+        ax.errorbar(x, vals, yerr=yerr, fmt="none", ecolor="#222", capsize=4)
+    for xi, (_, j, _) in zip(x, bars):
+        ax.text(xi, max(j.high, 1e-18), fmt_si(j.point), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [label for label, _, _ in bars], fontsize=7)
     ax.set_yscale("log")
-    for xi, v in zip(x, vals):
-        ax.text(xi, max(v, 1e-18), fmt_si(v), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, labels, fontsize=8)
     ax.set_ylabel("energy per inference (J, log)")
-    ratio = report.comparison.get("snn_over_ann_fp32")
-    ax.set_title(f"SNN vs ANN: SNN/ANN fp32 = {fmt_ratio(ratio)}")
+    ratio = report.comparison.get("snn_over_ann_int8_memory")
+    ax.set_title(f"SNN vs ANN: SNN dynamic / ANN int8 with memory = {fmt_ratio(ratio)}")
     ax.margins(y=0.2)
     fig.tight_layout()
     return fig
@@ -184,35 +210,6 @@ def plot_latency(sim_early: SimResult, net: IntNetwork) -> Figure:
     return fig
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], total: Optional[Sequence[Any]] = None,
-           table_id: str = "") -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    if total is not None:
-        body += '<tr class="total">' + "".join(f"<td>{html.escape(str(c))}</td>" for c in total) + "</tr>"
-    ident = f' id="{table_id}"' if table_id else ""
-    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _layer_rows(layers, per_sample, ann):
-    header = ["layer", "neurons", "synapses", "spikes", "syn ops", "updates active", "updates inactive",
-              "E syn ops", "E active upd", "E inactive upd", "E spikes", "E total", "ANN MACs", "ANN fp32",
-              "ANN int8"]
-
-    def row(name, d, neurons, synapses, macs, afp, ai8):
-        k = d["energy_by_kind_j"]
-        return [name, fmt_count(neurons), fmt_count(synapses), fmt_count(d["spikes"]), fmt_count(d["syn_ops"]),
-                fmt_count(d["updates_active"]), fmt_count(d["updates_inactive"]), fmt_si(k["syn_ops"]),
-                fmt_si(k["updates_active"]), fmt_si(k["updates_inactive"]), fmt_si(k["spikes"]),
-                fmt_si(d["energy_j"]), fmt_count(macs), fmt_si(afp), fmt_si(ai8)]
-
-    rows = [row(l["name"], l, l["neurons"], l["synapses"], l["ann_macs"], l["ann_energy_j"], l["ann_energy_j_int8"])
-            for l in layers]
-    total = row("total", per_sample, sum(l["neurons"] for l in layers), sum(l["synapses"] for l in layers),
-                ann["macs"], ann["energy_j"], ann["energy_j_int8"])
-    return header, rows, total
-
-
 def _figure(plot_id: str, fig: Figure, caption: str) -> str:
     uri = _png(fig)
     return (f'<figure id="{plot_id}"><img alt="{html.escape(caption)}" src="{uri}">'
@@ -233,29 +230,14 @@ def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net:
              f"<style>{_CSS}</style></head><body>", f"<h1>{esc(title)}</h1>"]
     if report.assumption:
         parts.append(f'<p class="assumption" id="assumption">{esc(assumption_text(report))}</p>')
-    labels = [("Profile", "profile"), ("Samples", "samples"), ("SNN", "snn"), ("ANN baseline", "ann"),
-              ("SNN/ANN", "ratio"), ("Latency", "decision"), ("Early exit", "early_exit"),
-              ("Accuracy", "accuracy")]
     parts.append('<dl class="summary" id="summary">' + "".join(
-        f"<dt>{esc(label)}</dt><dd>{esc(lines[key])}</dd>" for label, key in labels if key in lines) + "</dl>")
+        f"<dt>{esc(label)}</dt><dd>{esc(lines[key])}</dd>" for label, key in SUMMARY_LABELS
+        if key in lines and key != "command") + "</dl>")
     if "command" in lines:
         parts.append(f"<p>Reproduce: <code>{esc(lines['command'])}</code></p>")
-
-    parts.append("<h2>Per layer (mean per inference, full window)</h2>")
-    header, rows, total = _layer_rows(report.layers, report.per_sample, report.ann_baseline)
-    parts.append(_table(header, rows, total, "table-layers"))
-    if report.early_exit:
-        ee = report.early_exit
-        parts.append("<h2>Early exit (a sample stops at its first output spike)</h2>")
-        parts.append(_table(["layer", "spikes", "syn ops", "neuron updates", "E total"],
-                            [[l["name"], fmt_count(l["spikes"]), fmt_count(l["syn_ops"]),
-                              fmt_count(l["neuron_updates"]), fmt_si(l["energy_j"])] for l in ee["layers"]],
-                            ["total", fmt_count(ee["per_sample"]["spikes"]), fmt_count(ee["per_sample"]["syn_ops"]),
-                             fmt_count(ee["per_sample"]["neuron_updates"]), fmt_si(ee["per_sample"]["energy_j"])],
-                            "table-early-exit"))
+    parts += [to_html(t) for t in all_tables(report)]
     lat = report.latency
-    parts.append("<h2>Latency</h2>")
-    parts.append(_table(["quantity", "value"], [
+    parts.append(to_html(RowTable("Latency", ["quantity", "value"], [
         ["window T (steps)", lat["steps_window"]],
         ["steps on target (T + hop delay)", lat["total_steps_on_target"]],
         ["decision step mean", "n/a" if lat["decision_step_mean"] is None else f"{lat['decision_step_mean']:.2f}"],
@@ -265,7 +247,7 @@ def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net:
         ["time per inference, full window (estimate)", fmt_si(lat["seconds_per_inference_estimate"], "s")],
         ["time per inference, early exit (estimate)",
          fmt_si(lat.get("seconds_per_inference_estimate_early_exit"), "s")],
-    ], table_id="table-latency"))
+    ], table_id="table-latency")))
 
     parts.append("<h2>Plots</h2>")
     figures = [
@@ -276,8 +258,9 @@ def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net:
         ("plot-energy-by-layer", plot_energy_by_layer(report),
          f"Energy per inference per layer, stacked by kind of event, profile {report.profile}."),
         ("plot-snn-vs-ann", plot_snn_vs_ann(report),
-         "SNN energy per inference (full window and early exit) against the same layers as an ANN on "
-         "45 nm CMOS at fp32 and int8 (Horowitz 2014)."),
+         "SNN energy per inference (dynamic, with static power, early exit) against the same layers as an ANN "
+         "on 45 nm CMOS at fp32 and int8, compute only and with memory traffic (Horowitz 2014); error bars span "
+         "the figures' ranges."),
         ("plot-latency", plot_latency(sim_early, net),
          "Distribution of the decision step (first output spike) with early exit."),
     ]

@@ -13,6 +13,7 @@ non-negative spares numba's negative-index check, and the loops then vectorize (
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numba
@@ -21,7 +22,7 @@ from numba.extending import overload
 
 from ttfs_deploy import semantics
 from ttfs_deploy.ir.connectivity import connections, layer_matrix
-from ttfs_deploy.ir.network import IntNetwork
+from ttfs_deploy.ir.network import IntLayer, IntNetwork
 from ttfs_deploy.semantics import NEVER
 
 #: count columns of the kernel's output, in order (NeuroBench definitions, see docs/energy.md)
@@ -122,6 +123,29 @@ class FlatNetwork:
              self.geometry, self.weights, self.weight_start, self.neuron_start, self.order,
              self.bias, self.vth, self.fan_out, self.input_start, self.connections,
              times, v_final, v_spike, counts)
+
+
+    def compile(self, n_inputs: int) -> float:
+        """Compile :func:`_run` for this network's array types, or load it from numba's on-disk
+        cache (``cache=True``: ``__pycache__`` beside this file, or ``NUMBA_CACHE_DIR``), by
+        running it on zero samples. Returns the seconds it took (about 10 s to compile, well
+        under 1 s from the cache, 0 once loaded in this process), which callers report apart
+        from simulation time."""
+        start = time.perf_counter()
+        n, L = int(self.neuron_start[-1]), len(self.geometry)
+        n_out = int(self.neuron_start[-1] - self.neuron_start[-2]) if L else 0
+        self.run(np.zeros((0, n_inputs), np.int64), 1, False, np.empty((0, n), np.int32),
+                 np.empty((0, n_out), np.int64), np.empty((0, n_out), np.int64),
+                 np.empty((0, L, len(COUNT_KEYS)), np.int64))
+        return time.perf_counter() - start
+
+
+def warm_up() -> float:
+    """Compile (or load) the kernel for the weight type every Loihi network uses (int32), so a
+    fresh install pays numba's compile once (``make install`` calls this); returns seconds."""
+    layer = IntLayer("warm_up", "dense", np.ones((1, 1), np.int64), 0, np.zeros(1, np.int64),
+                     np.zeros(1, np.int64), 1, (1,), hop_delay=1)
+    return FlatNetwork.pack(IntNetwork((1,), 1, "latency", [layer])).compile(1)
 
 
 def _narrowest(weights: np.ndarray) -> np.ndarray:

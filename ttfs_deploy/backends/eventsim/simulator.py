@@ -56,6 +56,9 @@ class EventSim:
         starts = [*self.flat.input_start, len(self.flat.fan_out)]
         #: per layer, non-zero synapses leaving each input (what one input spike costs in syn ops)
         self.fan_out = [self.flat.fan_out[a:b] for a, b in zip(starts[:-1], starts[1:])]
+        #: seconds numba took to compile (or load from its cache) the kernel for this network,
+        #: paid here so that :meth:`run` times only simulation
+        self.compile_seconds = self.flat.compile(net.n_inputs)
 
     def run(self, input_times: np.ndarray, early_exit: bool = False, batch_size: int = 1024,
             progress: bool = False) -> SimResult:
