@@ -1,4 +1,4 @@
-# make install: .venv with pinned deps + lava-nc (idempotent); make demo; make test.
+# make install: .venv with pinned deps + lava-nc, numba kernel compiled (idempotent); make demo; make test.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,6 +13,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --ignore-requires-python lava-nc==0.10.0
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	# compile the event simulator's numba kernel once, into numba's on-disk cache (about 10 s)
+	$(PY) -c "from ttfs_deploy.backends.eventsim.kernel import warm_up; print(f'numba kernel ready in {warm_up():.1f} s')"
 	touch $(STAMP)
 
 demo: install

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.tables import print_wide
+from ttfs_deploy.tables import print_wide, to_rich
 
 console = Console()
 DATA_HELP = "digits | fashion-mnist | mnist | FILE.npz (default: the data set the model was trained on)"
@@ -169,22 +169,13 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
     write_graph(int_to_nir(net), output)
     if float_nir:
         write_graph(float_to_nir(floatnet), float_nir)
-    table = Table(title=f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
-                        f"T={rep.T}, {rep.total_steps} steps on target", title_justify="left")
-    for col in ("layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "q err", "worst |v|",
-                "bound by"):
-        table.add_column(col, justify="left" if col in ("layer", "bound by") else "right", overflow="fold")
-    for layer in rep.layers:
-        table.add_row(layer["name"], f"{layer['neurons']:,}", f"{layer['synapses']:,}", str(layer["cores"]),
-                      str(layer["weight_bits"]), str(layer["weight_exp"]), str(layer["vth"]), str(layer["hop_delay"]),
-                      f"{layer['quant_error']:.1%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%}",
-                      layer["binding_constraint"])
-    print_wide(console, table)
+    table = rep.table(f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
+                      f"T={rep.T}, {rep.total_steps} steps on target")
+    print_wide(console, to_rich(table))
     if net.host is not None:
         console.print(f"{net.host.name} ({net.host.kind}, {net.host.n_neurons:,} neurons) runs on the host: direct "
                       "input; its spike times are the chip's input")
-    console.print("worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit limit; "
-                  "q err: relative RMS weight error; " + ", ".join(f"{l['name']} = {l['provenance']}" for l in rep.layers))
+    console.print(table.note)
     if accuracy:
         console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
                       f"integer (eventsim) {accuracy['integer']:.4f}")

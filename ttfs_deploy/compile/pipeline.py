@@ -13,6 +13,39 @@ from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.ir.network import FloatLayer, FloatNetwork, IntNetwork
 from ttfs_deploy.model.network import TTFSNet
+from ttfs_deploy.tables import RowTable
+
+
+@dataclass
+class CompileLayer:
+    """One layer of the compile report: its placement (cores from ``first_core``, fan-in) and
+    what quantization found (``layer.info``: weight bits used, relative RMS ``quant_error``,
+    worst membrane ``max_abs_v`` against ``v_limit``, the constraint that set the scale)."""
+
+    name: str
+    kind: str
+    neurons: int
+    synapses: int
+    cores: int
+    first_core: int
+    fan_in: int
+    weight_bits: int
+    weight_exp: int
+    scale: float
+    vth: int
+    hop_delay: int
+    quant_error: float
+    binding_constraint: str
+    max_abs_v: int
+    v_limit: int
+    max_step_input: int
+    provenance: str = ""
+
+    def cells(self) -> List[str]:
+        """The row of :meth:`CompileReport.table`."""
+        return [self.name, f"{self.neurons:,}", f"{self.synapses:,}", str(self.cores), str(self.weight_bits),
+                str(self.weight_exp), str(self.vth), str(self.hop_delay), f"{self.quant_error:.1%}",
+                f"{self.max_abs_v / self.v_limit:.0%}", self.binding_constraint]
 
 
 @dataclass
@@ -24,11 +57,20 @@ class CompileReport:
     total_steps: int
     cores_used: int
     chips_used: int
-    layers: List[Dict[str, Any]] = field(default_factory=list)
+    layers: List[CompileLayer] = field(default_factory=list)
     accuracy: Dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
+
+    def table(self, title: str = "") -> RowTable:
+        """Per-layer placement and quantization, the ``compile`` command's table."""
+        header = ["layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "q err", "worst |v|",
+                  "bound by"]
+        return RowTable(title, header, [layer.cells() for layer in self.layers], left=(0, len(header) - 1),
+                        note="worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit "
+                             "limit; q err: relative RMS weight error; "
+                             + ", ".join(f"{l.name} = {l.provenance}" for l in self.layers))
 
 
 def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
@@ -65,16 +107,11 @@ def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> Comp
     """Per-layer summary of a compiled network."""
     layers = []
     for layer, placed in zip(net.layers, net.placement):
-        layers.append({"name": layer.name, "kind": layer.kind, "neurons": layer.n_neurons,
-                       "synapses": placed["synapses"], "cores": placed["cores"],
-                       "first_core": placed["first_core"], "fan_in": placed["fan_in"],
-                       "weight_bits": layer.info["weight_bits_used"], "weight_exp": layer.weight_exp,
-                       "scale": layer.scale, "vth": layer.vth, "hop_delay": layer.hop_delay,
-                       "quant_error": layer.info["quant_error"],
-                       "binding_constraint": layer.info["binding_constraint"],
-                       "max_abs_v": layer.info["max_abs_v"], "v_limit": layer.info["v_limit"],
-                       "max_step_input": layer.info["max_step_input"],
-                       "provenance": layer.info.get("provenance", "")})
+        layers.append(CompileLayer(
+            layer.name, layer.kind, layer.n_neurons, placed["synapses"], placed["cores"], placed["first_core"],
+            placed["fan_in"], layer.info["weight_bits_used"], layer.weight_exp, layer.scale, layer.vth,
+            layer.hop_delay, layer.info["quant_error"], layer.info["binding_constraint"], layer.info["max_abs_v"],
+            layer.info["v_limit"], layer.info["max_step_input"], layer.info.get("provenance", "")))
     cores = sum(p["cores"] for p in net.placement)
     chips = 1 + max((p["chip"] for p in net.placement), default=0)
     return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {})
