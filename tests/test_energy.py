@@ -470,3 +470,16 @@ def test_cli_compile_and_energy_piped_print_no_ellipsis(tmp_path):
     assert d["neurobench"]["synaptic_operations"]["Effective_MACs"] == 0.0   # spike-coded input
     assert 0 < d["neurobench"]["activation_sparsity"] < 1
     assert d["simulator"]["kernel_compile_seconds"] >= 0
+
+
+def test_demo_print_energy_is_uncut_in_a_log():
+    import io
+
+    from ttfs_deploy.demo import print_energy
+
+    net = tiny_net()
+    report = account(net, EventSim(net).run(INPUTS), load_profile("loihi"), load_profile("cmos45"))
+    buf = io.StringIO()
+    print_energy(Console(file=buf, width=50, force_terminal=False), report)
+    text = buf.getvalue()
+    assert "…" not in text and "idle chip (static)" in text and "int8 with memory" in text

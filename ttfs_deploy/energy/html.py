@@ -135,8 +135,8 @@ def plot_energy_by_layer(report: EnergyReport) -> Figure:
     yerr = _error([r.energy for r in report.rows], 1e9)
     if yerr is not None:
         ax.errorbar(x, bottom, yerr=yerr, fmt="none", ecolor="#222", capsize=4, label="range of the figures")
-    for xi, total in zip(x, bottom):
-        ax.text(xi, total, fmt_si(total * 1e-9), ha="center", va="bottom", fontsize=8)
+    for xi, total, row in zip(x, bottom, report.rows):
+        ax.text(xi, max(total, row.energy.high * 1e9), fmt_si(total * 1e-9), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, names)
     ax.set_ylabel("dynamic energy per inference (nJ)")
     ax.set_title(f"Energy per layer by event kind — {report.profile}" + (" (ASSUMPTION)" if report.assumption else ""))
