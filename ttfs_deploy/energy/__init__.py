@@ -1,5 +1,11 @@
 """Energy and latency accounting from operation counts and a hardware profile, and its reports.
 
+Modules: ``accounting`` (counts x per-event prices, static power, the report), ``figures``
+(energies with a low-high range), ``ann`` (the 45 nm ANN baseline, compute only and with memory
+traffic), ``timing`` (time per inference, static energy), ``neurobench`` (NeuroBench's metrics),
+``rows`` (the tables every renderer draws), ``report`` (simulate + terminal/Markdown/JSON) and
+``html``.
+
 ``write_html`` (matplotlib) is imported on first use: ``from ttfs_deploy.energy import write_html``.
 """
 

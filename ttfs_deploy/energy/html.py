@@ -21,7 +21,7 @@ import base64
 import html
 import io
 import os
-from typing import Any, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg

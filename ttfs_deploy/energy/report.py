@@ -153,8 +153,6 @@ def summary_lines(report: EnergyReport) -> Dict[str, str]:
     if mem:
         lines["ann"] += (f"; with memory fp32 {fmt_si(mem['fp32']['energy_j'])}, "
                          f"int8 {fmt_si(mem['int8']['energy_j'])}")
-    if report.includes:
-        lines["includes"] = report.includes
     if ee:
         ee_static = ee.get("static")
         lines["early_exit"] = (f"{fmt_si(ee['per_sample']['energy_j'])} dynamic per inference with early exit "
@@ -182,7 +180,7 @@ def summary_lines(report: EnergyReport) -> Dict[str, str]:
 #: summary keys and their labels, in the order the renderers show them
 SUMMARY_LABELS = [("Profile", "profile"), ("Samples", "samples"), ("SNN", "snn"), ("Dominant", "dominant"),
                   ("ANN baseline", "ann"), ("SNN/ANN", "ratio"), ("Latency", "decision"), ("Early exit", "early_exit"),
-                  ("Host layer", "host"), ("Accuracy", "accuracy"), ("SNN figures include", "includes"), ("Run", "simulator"),
+                  ("Host layer", "host"), ("Accuracy", "accuracy"), ("Run", "simulator"),
                   ("Reproduce", "command")]
 
 
