@@ -22,7 +22,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from ttfs_deploy.backends.eventsim.simulator import SimResult
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.io_utils import plain
@@ -85,7 +85,7 @@ def _check(profile: HardwareProfile, keys, fix: str) -> None:
         raise TTFSError(f"profile {profile.name} has no [energy] {', '.join(missing)}", fix)
 
 
-def steps_run(net: IntNetwork, result: SimResult) -> np.ndarray:
+def steps_run(net: IntNetwork, result: BackendResult) -> np.ndarray:
     """Reference-frame steps simulated per sample (T, or fewer with early exit), (B,) int64.
 
     Every layer counts one update (active or inactive) per neuron per simulated step, so the
@@ -111,7 +111,7 @@ def decision_stats(decision: np.ndarray, T: int) -> Dict[str, Any]:
             "silent_samples": int((decision < 0).sum())}
 
 
-def account(net: IntNetwork, result: SimResult, profile: HardwareProfile, ann: HardwareProfile) -> EnergyReport:
+def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, ann: HardwareProfile) -> EnergyReport:
     """Energy report of ``result`` (counts of ``net`` over some samples) on ``profile``."""
     energy = profile.energy
     _check(profile, EVENT_KEYS.values(), "use --profile loihi, loihi-sanafe or loihi2, or add them to your profile")

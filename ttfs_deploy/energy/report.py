@@ -17,7 +17,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ttfs_deploy.backends.eventsim.simulator import EventSim, SimResult
+from ttfs_deploy.backends.eventsim.simulator import EventSim
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.energy.accounting import EnergyReport, account
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile, load_profile
@@ -36,7 +37,7 @@ def _profile(p: ProfileLike) -> HardwareProfile:
 
 def energy_report(net: IntNetwork, input_times: np.ndarray, labels: Optional[np.ndarray] = None,
                   profile: ProfileLike = "loihi", ann_profile: ProfileLike = "cmos45",
-                  ) -> Tuple[EnergyReport, SimResult, SimResult]:
+                  ) -> Tuple[EnergyReport, BackendResult, BackendResult]:
     """Simulate ``input_times`` ((B, n_inputs) steps, -1 silent) and account energy on ``profile``.
 
     Returns ``(report, sim, sim_early)``: the report (full-window energy in ``per_sample`` and
