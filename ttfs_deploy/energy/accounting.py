@@ -172,7 +172,7 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
                     "fp32_mac_j": fp32, "int8_mac_j": int8}
     ac = float(ann.energy.get("fp32_add", 0.0))
     comparison = {
-        # the headline of reference/energy-and-ops.md §7: SNN accumulates vs ANN MACs, same 45 nm table
+        # SNN accumulates vs ANN MACs priced from the same 45 nm table (Horowitz 2014), see docs/energy.md
         "synops_over_macs": totals["syn_ops"] / ann_macs if ann_macs else None,
         "snn_ac_over_ann_mac_45nm": (totals["syn_ops"] * ac) / (ann_macs * fp32) if ann_macs and ac else None,
         # the profile's SNN energy (all event kinds) against the ANN on 45 nm CMOS

@@ -295,7 +295,7 @@ def to_markdown(report: EnergyReport) -> str:
 
 
 def to_json(report: EnergyReport) -> Dict[str, Any]:
-    """The ``ttfs-deploy energy --json`` schema (DESIGN.md): ``profile``, ``per_sample``
+    """The ``ttfs-deploy energy --json`` schema (docs/cli.md): ``profile``, ``per_sample``
     (``energy_j``, ``synops`` = ``syn_ops``, ``spikes``, ``neuron_updates``), ``layers[]``,
     ``ann_baseline`` (``macs``, ``energy_j``), plus ``comparison``, ``latency``, ``early_exit``,
     ``accuracy`` (null without labels). JSON-serializable."""

@@ -158,6 +158,3 @@ class IntNetwork:
     @property
     def n_classes(self) -> int:
         return self.layers[-1].n_neurons
-
-    def layer(self, name: str) -> Optional[IntLayer]:
-        return next((layer for layer in self.layers if layer.name == name), None)
