@@ -52,7 +52,7 @@ def fingerprint(model: str) -> Dict[str, Any]:
     times = chip_input_times(net, data.x)
     rep, sim, early = energy_report(net, times, data.y, "loihi")
     from ttfs_deploy.backends.torchsim import run_int
-    t_times, v_final, v_spike = run_int(net, times)
+    dense = run_int(net, times)
     energy = rep.to_dict()
     return {
         "compile": {k: compiled.to_dict()[k] for k in ("total_steps", "cores_used")},
@@ -64,7 +64,7 @@ def fingerprint(model: str) -> Dict[str, Any]:
         "eventsim_predictions": digest(sim.predictions),
         "early_exit_spike_times": digest(*early.spike_times),
         "counts": {key: [int(c[key].sum()) for c in sim.counts] for key in sim.counts[0]},
-        "torch_int": digest(*t_times, v_final, v_spike),
+        "torch_int": digest(*dense.spike_times, dense.v_final, dense.v_spike),
         "energy_per_sample": {k: round(float(energy["per_sample"][k]), 12)
                               for k in ("energy_j", "synops", "spikes", "neuron_updates")},
         "ann_macs": int(energy["ann_baseline"]["macs"]),

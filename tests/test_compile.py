@@ -97,6 +97,17 @@ def test_placement_counts_cores_per_limits():
     assert place(net, load_profile("loihi"))[1]["first_core"] == 1
 
 
+@pytest.mark.parametrize("bits", ["weight_mantissa = 6", "state = 32", "threshold = 1000000000000", "colour = 3"])
+def test_profile_bits_must_agree_with_the_integer_semantics(tmp_path, bits):
+    path = tmp_path / "odd.toml"
+    path.write_text(f'name = "odd"\nextends = "loihi2"\n[bits]\n{bits}\n')
+    with pytest.raises(TTFSError, match=r"\[bits\]") as info:
+        load_profile(str(path))
+    assert "\n" not in str(info.value)
+    path.write_text(f'name = "same"\nextends = "loihi2"\n[bits]\nstate = {semantics.STATE_BITS}\n')
+    assert load_profile(str(path)).bits == {"state": semantics.STATE_BITS}
+
+
 def test_unknown_target_names_the_choices():
     with pytest.raises(TTFSError, match="unknown target 'loihi3'.*loihi2"):
         load_profile("loihi3")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttfs_deploy.backends.eventsim import EventSim, simulate
+from ttfs_deploy.backends.registry import BACKENDS, REFERENCE, run_network
 from ttfs_deploy.backends.torchsim import run_int
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.ir.connectivity import layer_matrix
 from ttfs_deploy.ir.network import IntLayer, IntNetwork
+from ttfs_deploy.ir.synops import synops_per_layer
 from ttfs_deploy.semantics import NEVER
 
 from strategies import int_networks
@@ -17,7 +22,8 @@ from strategies import int_networks
 def assert_matches_dense_integer_mode(net: IntNetwork, times: np.ndarray) -> None:
     """Every spike time, and the output layer's final and at-spike membranes, equal torch's."""
     result = simulate(net, times)
-    ref_times, v_final, v_spike = run_int(net, times)
+    ref = run_int(net, times)
+    ref_times, v_final, v_spike = ref.spike_times, ref.v_final, ref.v_spike
     for a, b in zip(result.spike_times, ref_times):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(result.v_final, v_final)
@@ -35,7 +41,7 @@ def test_eventsim_equals_dense_integer_mode_dense(case):
 def test_eventsim_equals_dense_integer_mode_conv(case):
     net, times = case
     result = simulate(net, times)
-    ref_times, _, _ = run_int(net, times)
+    ref_times = run_int(net, times).spike_times
     for a, b in zip(result.spike_times, ref_times):
         np.testing.assert_array_equal(a, b)
 
@@ -47,7 +53,8 @@ def test_syn_ops_are_input_spikes_times_fan_out(case):
     sim = EventSim(net)
     result = sim.run(times)
     sources = [times, *result.spike_times[:-1]]
-    for layer_counts, src, fan_out in zip(result.counts, sources, sim.fan_out):
+    fan_outs = [np.diff(layer_matrix(layer).tocsc().indptr) for layer in net.layers]
+    for layer_counts, src, fan_out in zip(result.counts, sources, fan_outs):
         expected = np.where(src >= 0, fan_out[None, :], 0).sum(1)
         np.testing.assert_array_equal(layer_counts["syn_ops"], expected)
     for layer_counts, spikes in zip(result.counts, result.spike_times):
@@ -120,5 +127,41 @@ def test_synaptic_input_wraps_to_24_bits_like_lava():
     result = simulate(net, np.zeros((1, 5), np.int64))
     assert result.v_final.tolist() == [[10_444_800 - 2 ** 24]]
     assert result.spike_times[0].tolist() == [[NEVER]]
-    _, v_final, _ = run_int(net, np.zeros((1, 5), np.int64))
+    v_final = run_int(net, np.zeros((1, 5), np.int64)).v_final
     np.testing.assert_array_equal(result.v_final, v_final)
+
+
+@settings(max_examples=20, deadline=None)
+@given(int_networks(conv=True), st.booleans())
+def test_synops_from_spike_times_equal_the_simulators_counts(case, early_exit):
+    """The count every backend gets (from spike times and geometry) is the one the simulator
+    accumulates while it runs, with and without early exit."""
+    net, times = case
+    result = run_network(net, times, "eventsim", early_exit=early_exit)
+    per_layer = synops_per_layer(net, times, result.spike_times, result.stopped_at)
+    for counted, layer_counts in zip(per_layer, result.counts):
+        np.testing.assert_array_equal(counted, layer_counts["syn_ops"])
+
+
+@settings(max_examples=10, deadline=None)
+@given(int_networks(conv=True))
+def test_every_registered_backend_but_lava_answers_alike(case):
+    net, times = case
+    ref = run_network(net, times, REFERENCE)
+    for name in BACKENDS:
+        if name == "lava":
+            continue  # tests/test_lava_backend.py runs Lava on random networks
+        result = run_network(net, times, name)
+        assert result.backend == name
+        for a, b in zip(ref.spike_times, result.spike_times):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ref.predictions, result.predictions)
+        np.testing.assert_array_equal(ref.decision, result.decision)
+
+
+def test_unknown_backend_and_unsupported_early_exit_are_one_line_errors(hand_net):
+    net, times = hand_net, np.zeros((1, 3), np.int64)
+    with pytest.raises(TTFSError, match="unknown backend 'tpu'"):
+        run_network(net, times, "tpu")
+    with pytest.raises(TTFSError, match="cannot stop samples early"):
+        run_network(net, times, "torch", early_exit=True)

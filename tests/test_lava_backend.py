@@ -248,9 +248,11 @@ def test_reference_loop_matches_hand_computation():
 
 
 def test_hand_checked_two_layer_dense():
-    result = lava_runner().LavaNetwork(hand_network()).run(HAND_INPUT)
+    lava_net = lava_runner().LavaNetwork(hand_network())
+    result = lava_net.run(HAND_INPUT)
     assert_same(result, HAND)
-    assert result.total_steps == 8 and result.hop_delays == [1, 2]
+    assert result.backend == "lava"
+    assert lava_net.total_steps == 8 and lava_net.hop_delays == [1, 2]
     assert result.predictions.tolist() == [0, 0]
     assert result.seconds_per_sample > 0
 

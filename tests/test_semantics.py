@@ -44,9 +44,9 @@ def test_hand_computed_integer_network(hand_net):
     result = simulate(hand_net, inputs)
     assert result.spike_times[0].tolist() == [[2, 6]]
     assert result.spike_times[1].tolist() == [[2, 6]]
-    times, v_final, v_spike = run_int(hand_net, inputs)
-    assert [t.tolist() for t in times] == [[[2, 6]], [[2, 6]]]
-    assert v_spike.tolist() == [[6400, 126 * 64]]
+    dense = run_int(hand_net, inputs)
+    assert [t.tolist() for t in dense.spike_times] == [[[2, 6]], [[2, 6]]]
+    assert dense.v_spike.tolist() == [[6400, 126 * 64]]
     counts = result.counts
     assert counts[0]["syn_ops"].tolist() == [1 * 2 + 1 * 1]   # input0 feeds 2 neurons, input1 feeds 1
     assert counts[1]["syn_ops"].tolist() == [2 + 2]

@@ -82,7 +82,7 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
     console.rule(f"[bold]4. Lava fixed_pt + verify ({lava_samples} samples)")
     subset = test_data.head(lava_samples)
     times = chip_input_times(net, subset.x)
-    verify = verify_network(net, times, backends=("torch", "lava"), progress=True)
+    verify = verify_network(net, times, progress=True)
     lava_acc = float((verify.predictions["lava"] == subset.y).mean())
     console.print(f"Lava accuracy {lava_acc:.4f} on {len(subset)} samples, "
                   f"{verify.lava_seconds_per_sample:.3f} s/sample; mismatches {verify.mismatches} "

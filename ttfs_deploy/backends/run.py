@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import numpy as np
 
-from ttfs_deploy.backends.eventsim.simulator import EventSim
 from ttfs_deploy.backends.host import chip_input_times
+from ttfs_deploy.backends.registry import get_backend, run_network
 from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import encoded_shape
+from ttfs_deploy.decision import mean_decision_step
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.decision import decision_step, mean_decision_step
-
-BACKENDS = ("eventsim", "lava")
-
-
-def synops_from_times(sim: EventSim, input_times: np.ndarray, spike_times: List[np.ndarray]) -> np.ndarray:
-    """Synaptic ops per sample implied by spike times: each spike x its non-zero fan-out."""
-    total = np.zeros(len(input_times), np.int64)
-    sources = [input_times, *spike_times[:-1]]
-    for src, fan_out in zip(sources, sim.fan_out):
-        total += np.where((src >= 0) & (src < sim.net.T), fan_out[None, :], 0).sum(1)
-    return total
+from ttfs_deploy.ir.synops import synops_per_sample
 
 
 def check_compatible(net: IntNetwork, data: Dataset) -> None:
@@ -44,30 +34,23 @@ def check_compatible(net: IntNetwork, data: Dataset) -> None:
 
 def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = False,
                 early_exit: bool = False) -> Dict[str, Any]:
-    """Accuracy, latency and synaptic ops of ``backend`` on ``data`` (the ``run --json`` schema)."""
-    if backend not in BACKENDS:
-        raise TTFSError(f"unknown backend {backend!r}", f"use one of {', '.join(BACKENDS)}")
+    """Accuracy, latency and synaptic ops of ``backend`` on ``data`` (the ``run --json`` schema).
+
+    Synaptic ops are counted from the spike times (:func:`ttfs_deploy.ir.synops.synops_per_sample`),
+    the same way for every backend."""
+    get_backend(backend)
     check_compatible(net, data)
     times = chip_input_times(net, data.x)
-    sim = EventSim(net)
     start = time.perf_counter()
-    if backend == "eventsim":
-        result = sim.run(times, early_exit=early_exit, progress=progress)
-        preds, decision, spike_times = result.predictions, result.decision, result.spike_times
-        synops = sum(c["syn_ops"] for c in result.counts)
-    else:
-        from ttfs_deploy.backends.lava import LavaNetwork
-
-        result = LavaNetwork(net).run(times, progress=progress)
-        preds, spike_times = result.predictions, result.spike_times
-        decision = decision_step(spike_times[-1])
-        synops = synops_from_times(sim, times, spike_times)
-    seconds = time.perf_counter() - start
-    return {"backend": backend, "samples": len(data), "dataset": data.name,
-            "accuracy": float((preds == data.y).mean()) if len(data) else float("nan"),
-            "latency_steps_mean": mean_decision_step(decision),
-            "silent_fraction": float((decision < 0).mean()) if len(data) else 0.0,
-            "synops_per_sample": float(np.mean(synops)) if len(data) else 0.0,
-            "seconds": seconds, "seconds_per_sample": seconds / max(1, len(data)),
-            "kernel_compile_seconds": sim.compile_seconds,
+    result = run_network(net, times, backend, early_exit=early_exit, progress=progress)
+    seconds = time.perf_counter() - start - result.compile_seconds  # one-off build/compile reported apart
+    synops = synops_per_sample(net, times, result.spike_times, result.stopped_at)
+    n = len(data)
+    return {"backend": backend, "samples": n, "dataset": data.name,
+            "accuracy": float((result.predictions == data.y).mean()) if n else float("nan"),
+            "latency_steps_mean": mean_decision_step(result.decision),
+            "silent_fraction": float((result.decision < 0).mean()) if n else 0.0,
+            "synops_per_sample": float(np.mean(synops)) if n else 0.0,
+            "seconds": seconds, "seconds_per_sample": seconds / max(1, n),
+            "compile_seconds": result.compile_seconds,
             "early_exit": early_exit, "total_steps": net.total_steps, "T": net.T}

@@ -11,13 +11,15 @@ Both use the reference frame (zero delay) and return first-spike times (-1 = nev
 
 from __future__ import annotations
 
-from typing import List, Tuple
+import time
+from typing import List
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ttfs_deploy import semantics
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.ir.network import FloatNetwork, IntNetwork
 from ttfs_deploy.semantics import NEVER
 
@@ -59,8 +61,9 @@ def run_float(net: FloatNetwork, input_times: np.ndarray) -> List[np.ndarray]:
 
 
 @torch.no_grad()
-def run_int(net: IntNetwork, input_times: np.ndarray) -> Tuple[List[np.ndarray], np.ndarray, np.ndarray]:
-    """Integer mode: ``(spike_times per layer, v_final, v_spike)`` of the output layer."""
+def run_int(net: IntNetwork, input_times: np.ndarray) -> BackendResult:
+    """Integer mode: spike times of every layer and the output membranes (backend ``torch``)."""
+    start = time.perf_counter()
     x_times = torch.as_tensor(np.asarray(input_times), dtype=torch.long)
     B = len(x_times)
     weights = [torch.as_tensor(semantics.effective_weight(layer.weight.astype(np.int64), layer.weight_exp)
@@ -83,4 +86,5 @@ def run_int(net: IntNetwork, input_times: np.ndarray) -> Tuple[List[np.ndarray],
             if i == len(sizes) - 1:
                 v_spike[spikes] = v_pre[spikes]
             x = spikes.double()
-    return [t.numpy() for t in times], v[-1].numpy(), v_spike.numpy()
+    return BackendResult("torch", [t.numpy() for t in times], v[-1].numpy(), v_spike.numpy(),
+                         seconds_per_sample=(time.perf_counter() - start) / max(1, B))

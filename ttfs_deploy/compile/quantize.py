@@ -3,9 +3,9 @@
 Spike times are invariant to scaling a layer's weights, bias and threshold by the same
 ``alpha > 0`` (between spikes the dynamics are linear), so each layer gets its own scale:
 
-* weights: ``W_int = mant << weight_exp`` with ``mant`` on Lava's 8-bit grid (even values in
-  [-256, 254] for mixed signs, which lose one LSB; [0, 255] or [-255, 0] otherwise);
-* threshold: the trainer fires on ``V >= theta``, Lava on ``v > vth << 6``; with
+* weights: ``W_int = mant << weight_exp`` with ``mant`` on Lava's 8-bit grid
+  (:func:`ttfs_deploy.semantics.weight_grid`: mixed signs lose one LSB);
+* threshold: the trainer fires on ``V >= theta``, Lava on ``v > semantics.threshold(vth)``; with
   ``Theta = round(alpha theta)`` the compiler sets ``vth = Theta - 1``, which reproduces ``>=``
   exactly whenever the bias is a multiple of 64 membrane units (and is off by < 1 weight unit
   otherwise);
@@ -143,7 +143,7 @@ def _layer_at(layer: FloatLayer, alpha: float, exp: int, grid: Tuple[int, int, i
     """The integer layer at scale ``alpha`` (weight units per float unit) and weight exponent ``exp``."""
     mant = quantize_mantissa(alpha * layer.weight / 2 ** exp, grid)
     bias_mant, bias_exp = _bias_fields(semantics.MEMBRANE_PER_WEIGHT * alpha * layer.bias)
-    vth = int(round(alpha * layer.threshold)) - 1  # v > (Theta - 1) << 6  <=>  V >= Theta for whole weights
+    vth = int(round(alpha * layer.threshold)) - 1  # v > threshold(Theta - 1)  <=>  V >= Theta for whole weights
     return IntLayer(layer.name, layer.kind, mant, exp, bias_mant, bias_exp, vth, layer.input_shape, hop_delay,
                     float(alpha), layer.stride, layer.padding)
 

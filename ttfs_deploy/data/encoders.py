@@ -64,11 +64,3 @@ def encode(name: str, x: np.ndarray, T: int) -> np.ndarray:
         raise TTFSError(f"unknown input encoder {name!r}", f"use one of {sorted(ENCODERS)}")
     return ENCODERS[name](x, T)
 
-
-def times_to_raster(times: np.ndarray, T: int) -> np.ndarray:
-    """(N, n) spike times -> (N, T, n) binary raster (float32)."""
-    n, k = times.shape
-    raster = np.zeros((n, T, k), dtype=np.float32)
-    rows, cols = np.nonzero((times >= 0) & (times < T))
-    raster[rows, times[rows, cols], cols] = 1.0
-    return raster

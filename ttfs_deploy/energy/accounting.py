@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ttfs_deploy.backends.eventsim.simulator import SimResult
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.decision import mean_decision_step
 from ttfs_deploy.energy.ann import MEMORY_MODEL, PRECISIONS, AnnLayer, ann_layers
 from ttfs_deploy.energy.figures import Joules, price, total
@@ -36,7 +36,7 @@ from ttfs_deploy.ir.network import IntNetwork
 
 @dataclass(frozen=True)
 class Term:
-    """One kind of per-sample event: its count key (in ``SimResult.counts``), the profile's
+    """One kind of per-sample event: its count key (in ``BackendResult.counts``), the profile's
     ``[energy]`` key of its price, a label, the group the report names when it dominates, its
     colour in the plots and its short table header."""
 
@@ -185,7 +185,7 @@ class EnergyReport:
                       "simulator": self.simulator or None})
 
 
-def steps_run(net: IntNetwork, result: SimResult) -> np.ndarray:
+def steps_run(net: IntNetwork, result: BackendResult) -> np.ndarray:
     """Reference-frame steps simulated per sample (T, or fewer with early exit), (B,) int64.
 
     Every layer counts one update (active or inactive) per neuron per simulated step, so the
@@ -233,7 +233,7 @@ def ratio(a: Joules, b: Joules) -> Dict[str, Any]:
     return {"value": a.point / b.point, "range": [a.low / b.high, a.high / b.low]}
 
 
-def account(net: IntNetwork, result: SimResult, profile: HardwareProfile, ann: HardwareProfile,
+def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, ann: HardwareProfile,
             extra_counts: Optional[Sequence[Dict[str, np.ndarray]]] = None) -> EnergyReport:
     """Energy report of ``result`` (counts of ``net`` over some samples) on ``profile``.
 
@@ -307,7 +307,7 @@ def account(net: IntNetwork, result: SimResult, profile: HardwareProfile, ann: H
     macs = tot.ann_macs
     cmp_memory = {p: ratio(energy, memory_with[p]) for p in PRECISIONS}
     comparison = {
-        # the headline of reference/energy-and-ops.md §7: SNN accumulates vs ANN MACs, same 45 nm table
+        # SNN accumulates vs ANN MACs priced from the same 45 nm table (Horowitz 2014), see docs/energy.md
         "synops_over_macs": tot.counts["syn_ops"] / macs if macs else None,
         "snn_ac_over_ann_mac_45nm": (tot.counts["syn_ops"] * ac) / (macs * float(ann.energy["fp32_mac"]))
         if macs and ac else None,

@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ttfs_deploy.backends.eventsim.simulator import SimResult
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.energy.accounting import EnergyReport
 from ttfs_deploy.energy.ann import PRECISIONS
 from ttfs_deploy.energy.figures import Joules
@@ -70,7 +70,7 @@ def _grid(n: int, width: float = 4.0, height: float = 3.0, max_cols: int = 4):
     return fig, axes
 
 
-def plot_first_spike_hist(sim: SimResult, net: IntNetwork) -> Figure:
+def plot_first_spike_hist(sim: BackendResult, net: IntNetwork) -> Figure:
     """Histogram of first-spike steps per layer (all samples, all neurons); 'never' counted aside."""
     fig, axes = _grid(len(net.layers))
     T = net.T
@@ -90,7 +90,7 @@ def plot_first_spike_hist(sim: SimResult, net: IntNetwork) -> Figure:
     return fig
 
 
-def plot_raster(sim: SimResult, net: IntNetwork, sample: int = 0,
+def plot_raster(sim: BackendResult, net: IntNetwork, sample: int = 0,
                 input_times: Optional[np.ndarray] = None) -> Figure:
     """Raster of one sample: neuron index vs step, one panel per layer (plus the input if given)."""
     panels: List[tuple] = []
@@ -187,7 +187,7 @@ def plot_snn_vs_ann(report: EnergyReport) -> Figure:
     return fig
 
 
-def plot_latency(sim_early: SimResult, net: IntNetwork) -> Figure:
+def plot_latency(sim_early: BackendResult, net: IntNetwork) -> Figure:
     """Histogram of the decision step with early exit; silent samples in a separate bar."""
     d = np.asarray(sim_early.decision)
     fired = d[d >= 0]
@@ -216,7 +216,7 @@ def _figure(plot_id: str, fig: Figure, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net: IntNetwork,
+def render_html(report: EnergyReport, sim: BackendResult, sim_early: BackendResult, net: IntNetwork,
                 sample: int = 0, input_times: Optional[np.ndarray] = None) -> str:
     """The whole page as one string (see :func:`write_html`)."""
     if len(sim.decision) == 0:
@@ -273,7 +273,7 @@ def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net:
     return "\n".join(parts)
 
 
-def write_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net: IntNetwork, path: str,
+def write_html(report: EnergyReport, sim: BackendResult, sim_early: BackendResult, net: IntNetwork, path: str,
                sample: int = 0, input_times: Optional[np.ndarray] = None) -> str:
     """Write the self-contained HTML report to ``path`` atomically; returns ``path``.
 

@@ -19,7 +19,8 @@ from rich.console import Group
 from rich.text import Text
 
 from ttfs_deploy import tables
-from ttfs_deploy.backends.eventsim.simulator import EventSim, SimResult
+from ttfs_deploy.backends.eventsim.simulator import EventSim
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.energy import neurobench
 from ttfs_deploy.energy.accounting import EnergyReport, account
 from ttfs_deploy.energy.rows import all_tables, fmt_count, fmt_range, fmt_ratio, fmt_si
@@ -37,7 +38,7 @@ def _profile(p: ProfileLike) -> HardwareProfile:
 
 def energy_report(net: IntNetwork, input_times: np.ndarray, labels: Optional[np.ndarray] = None,
                   profile: ProfileLike = "loihi", ann_profile: ProfileLike = "cmos45",
-                  host_input: Optional[np.ndarray] = None) -> Tuple[EnergyReport, SimResult, SimResult]:
+                  host_input: Optional[np.ndarray] = None) -> Tuple[EnergyReport, BackendResult, BackendResult]:
     """Simulate ``input_times`` ((B, n_inputs) steps, -1 silent) and account energy on ``profile``.
 
     ``host_input``: with a direct-input host layer, its analog input (the images, (B, C, H, W) or

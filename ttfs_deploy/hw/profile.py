@@ -2,8 +2,8 @@
 
 Schema (all sections optional except where a command needs them; units in the key names):
 ``name``, ``description``, ``extends`` (a profile whose tables are merged under this one),
-``[bits]`` (weight_mantissa, weight_exp_min/max, threshold, bias_mantissa, bias_exp_max, state,
-synaptic_input), ``[limits]`` (cores_per_chip, chips, neurons_per_core,
+``[bits]`` (optional: the bit widths are those of the integer semantics,
+:data:`ttfs_deploy.semantics.BITS`; a table that disagrees is refused), ``[limits]`` (cores_per_chip, chips, neurons_per_core,
 synaptic_memory_bytes_per_core, bytes_per_synapse, input_axons_per_core, output_axons_per_core,
 conv_weight_sharing), ``[timing]`` (seconds per event), ``[energy]`` (joules per event, ``source``).
 """
@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List
 
+from ttfs_deploy import semantics
 from ttfs_deploy.errors import TTFSError
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "hardware_profiles"
-REQUIRED = {"bits": ["weight_mantissa", "threshold", "bias_mantissa", "bias_exp_max", "state",
-                     "synaptic_input"],
-            "limits": ["cores_per_chip", "chips", "neurons_per_core", "synaptic_memory_bytes_per_core",
+REQUIRED = {"limits": ["cores_per_chip", "chips", "neurons_per_core", "synaptic_memory_bytes_per_core",
                        "bytes_per_synapse", "input_axons_per_core"]}
 
 
@@ -78,6 +77,10 @@ def load_profile(name_or_path: str) -> HardwareProfile:
             merged = dict(getattr(base, table))
             merged.update(data.get(table, {}))
             data[table] = merged
+    disagreement = semantics.check_profile_bits(data.get("bits", {}))
+    if disagreement:
+        raise TTFSError(f"profile {path}: {disagreement}",
+                        "remove the [bits] table: the arithmetic is Lava's fixed_pt, see docs/semantics.md")
     unknown = set(data) - {"name", "description", "kind", "extends", "bits", "limits", "timing", "energy"}
     if unknown:
         raise TTFSError(f"profile {path} has unknown keys {sorted(unknown)}", "see docs/profiles.md for the schema")

@@ -99,7 +99,7 @@ class IntLayer(LayerGeometry):
       weight units). Always 0 for conv, whose Lava fixed-point model ignores it.
     * ``bias_mant``, ``bias_exp``: per output channel; the per-step bias in membrane units
       (1/64 weight unit) is ``bias_mant << bias_exp``.
-    * ``vth``: the neuron spikes when ``v > vth << 6`` (membrane units).
+    * ``vth``: the neuron spikes when ``v > semantics.threshold(vth)`` (membrane units).
     * ``hop_delay``: steps by which this layer lags the reference frame on the target.
     * ``scale``: integer weight units per float unit (``alpha``), for reports only.
     """
@@ -158,6 +158,3 @@ class IntNetwork:
     @property
     def n_classes(self) -> int:
         return self.layers[-1].n_neurons
-
-    def layer(self, name: str) -> Optional[IntLayer]:
-        return next((layer for layer in self.layers if layer.name == name), None)

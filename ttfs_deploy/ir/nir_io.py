@@ -12,7 +12,8 @@ nodes (``Affine`` or ``Conv2d`` then ``IF``), so other NIR tools can load them. 
 * a ``direct``-input deployable graph starts with its float first layer, whose two nodes carry
   ``runs_on: "host"``: it turns the analog image into the chip's input spikes;
 * deployable graph: every value in membrane units (1/64 weight unit), integer dtypes, NIR's own
-  strict ``>``: ``v_threshold = vth << 6``; weights ``(mant << weight_exp) << 6``; biases
+  strict ``>``: ``v_threshold = semantics.threshold(vth)``; weights
+  ``semantics.weight_to_membrane(semantics.effective_weight(mant, weight_exp))``; biases
   ``bias_mant << bias_exp``. Node metadata carries the Lava fields (``weight_exp``,
   ``bias_mant``, ``bias_exp``, ``vth``, ``hop_delay``, ``scale``), checked against the node
   parameters on read.

@@ -1,21 +1,19 @@
 """Compare first-spike times neuron by neuron, layer by layer (reference frame).
 
-Lava results arrive with the documented per-layer hop delay already removed (the Lava runner
-subtracts ``IntLayer.hop_delay``); the event simulator is the reference. A mismatch is one
+Every backend answers in the reference frame (the Lava runner subtracts ``IntLayer.hop_delay``);
+the event simulator (:data:`~ttfs_deploy.backends.registry.REFERENCE`) is the reference. A mismatch is one
 (sample, neuron) whose first-spike time (or "never") differs from the reference.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ttfs_deploy.backends.eventsim.simulator import EventSim
-from ttfs_deploy.backends.torchsim import run_int
+from ttfs_deploy.backends.registry import BACKENDS, REFERENCE, get_backend, run_network
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.decision import decode_prediction
 
 
 def compare_layers(names: List[str], reference: List[np.ndarray], other: List[np.ndarray]) -> List[Dict[str, Any]]:
@@ -38,7 +36,7 @@ class VerifyReport:
     backends: List[str]
     layers: List[Dict[str, Any]] = field(default_factory=list)
     predictions_agree: bool = True
-    lava_seconds_per_sample: Optional[float] = None
+    seconds_per_sample: Dict[str, float] = field(default_factory=dict)
     predictions: Dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -50,43 +48,45 @@ class VerifyReport:
         return sum(layer["compared"] for layer in self.layers)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"samples": self.samples, "backends": self.backends, "reference": "eventsim",
+        return {"samples": self.samples, "backends": self.backends, "reference": self.backends[0],
                 "neurons_compared": self.neurons_compared, "mismatches": self.mismatches,
                 "predictions_agree": self.predictions_agree, "layers": self.layers,
+                "seconds_per_sample": self.seconds_per_sample,
                 "lava_seconds_per_sample": self.lava_seconds_per_sample}
 
+    @property
+    def lava_seconds_per_sample(self) -> Optional[float]:
+        """Lava's wall time per sample (compile excluded), None when Lava did not run."""
+        return self.seconds_per_sample.get("lava")
 
-def verify_network(net: IntNetwork, input_times: np.ndarray, backends: tuple = ("torch", "lava"),
+
+def verify_network(net: IntNetwork, input_times: np.ndarray, backends: Optional[Sequence[str]] = None,
                    progress: bool = False) -> VerifyReport:
-    """Run the event simulator and each of ``backends`` on the same inputs and compare.
+    """Run the reference backend and each of ``backends`` (default: every other registered
+    backend) on the same inputs and compare.
 
     Per layer, ``mismatches`` sums over the compared backends; ``compared`` counts
     samples x neurons for each backend.
     """
+    backends = tuple(b for b in BACKENDS if b != REFERENCE) if backends is None else tuple(backends)
+    for name in backends:
+        get_backend(name)  # an unknown name fails before anything runs
     names = [layer.name for layer in net.layers]
-    ref = EventSim(net).run(input_times)
+    ref = run_network(net, input_times, REFERENCE)
     per_layer = {name: {"name": name, "neurons": layer.n_neurons, "compared": 0, "mismatches": 0}
                  for name, layer in zip(names, net.layers)}
-    agree, lava_seconds = True, None
-    predictions = {"eventsim": ref.predictions}
+    agree, seconds = True, {}
+    predictions = {REFERENCE: ref.predictions}
     for backend in backends:
-        if backend == "torch":
-            times, v_final, v_spike = run_int(net, input_times)
-            preds = decode_prediction(times[-1], v_spike, v_final)
-        elif backend == "lava":
-            from ttfs_deploy.backends.lava import LavaNetwork
-
-            result = LavaNetwork(net).run(input_times, progress=progress)
-            times, preds, lava_seconds = result.spike_times, result.predictions, result.seconds_per_sample
-        else:
-            raise ValueError(f"unknown backend {backend!r}")
-        agree &= bool(np.array_equal(preds, ref.predictions))
-        predictions[backend] = preds
-        for row in compare_layers(names, ref.spike_times, times):
+        result = run_network(net, input_times, backend, progress=progress)
+        seconds[backend] = result.seconds_per_sample
+        agree &= bool(np.array_equal(result.predictions, ref.predictions))
+        predictions[backend] = result.predictions
+        for row in compare_layers(names, ref.spike_times, result.spike_times):
             entry = per_layer[row["name"]]
             entry["compared"] += row["compared"]
             entry["mismatches"] += row["mismatches"]
             entry[f"mismatches_{backend}"] = row["mismatches"]
             entry[f"max_abs_dt_{backend}"] = row["max_abs_dt"]
-    return VerifyReport(len(input_times), ["eventsim", *backends], list(per_layer.values()), agree,
-                        lava_seconds, predictions)
+    return VerifyReport(len(input_times), [REFERENCE, *backends], list(per_layer.values()), agree,
+                        seconds, predictions)

@@ -1,5 +1,5 @@
 """Integer event-driven reference simulator with NeuroBench-style operation counts."""
 
-from ttfs_deploy.backends.eventsim.simulator import EventSim, SimResult, simulate
+from ttfs_deploy.backends.eventsim.simulator import EventSim, simulate
 
-__all__ = ["EventSim", "SimResult", "simulate"]
+__all__ = ["EventSim", "simulate"]

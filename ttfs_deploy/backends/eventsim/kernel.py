@@ -21,8 +21,9 @@ import numpy as np
 from numba.extending import overload
 
 from ttfs_deploy import semantics
-from ttfs_deploy.ir.connectivity import connections, layer_matrix
+from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import IntLayer, IntNetwork
+from ttfs_deploy.ir.synops import fan_out as layer_fan_out
 from ttfs_deploy.semantics import NEVER
 
 #: count columns of the kernel's output, in order (NeuroBench definitions, see docs/energy.md)
@@ -99,7 +100,7 @@ class FlatNetwork:
             orders.append(order)
             bias.append(slot_bias[order])
             vth.append(np.full(len(order), semantics.threshold(int(layer.vth)), np.int64))
-            fan_out.append(np.diff(layer_matrix(layer).tocsc().indptr))
+            fan_out.append(layer_fan_out(layer))
         sizes = [len(o) for o in orders]
         return cls(
             geometry=np.asarray(geometry, dtype=np.int64),

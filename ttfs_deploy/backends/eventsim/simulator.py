@@ -15,36 +15,14 @@ changed or that spiked), ``updates_inactive`` (the other neuron-steps).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, List
+import time
 
 import numpy as np
 from tqdm import tqdm
 
 from ttfs_deploy.backends.eventsim.kernel import COUNT_KEYS, FlatNetwork
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.ir.network import IntNetwork
-from ttfs_deploy.decision import decision_step, decode_prediction
-
-
-@dataclass
-class SimResult:
-    """Outputs of a run over B samples.
-
-    ``spike_times[l]``: (B, n_l) int32 first-spike step per neuron (reference frame, -1 never);
-    ``v_final`` / ``v_spike``: (B, n_out) output membrane after the last step / at its spike
-    (membrane units); ``decision``: (B,) step of the first output spike (-1 silent);
-    ``counts[l][key]``: (B,) int64 per layer.
-    """
-
-    spike_times: List[np.ndarray]
-    v_final: np.ndarray
-    v_spike: np.ndarray
-    decision: np.ndarray
-    counts: List[Dict[str, np.ndarray]] = field(default_factory=list)
-
-    @property
-    def predictions(self) -> np.ndarray:
-        return decode_prediction(self.spike_times[-1], self.v_spike, self.v_final)
 
 
 class EventSim:
@@ -52,22 +30,21 @@ class EventSim:
 
     def __init__(self, net: IntNetwork) -> None:
         self.net = net
+        start = time.perf_counter()
         self.flat = FlatNetwork.pack(net)
-        starts = [*self.flat.input_start, len(self.flat.fan_out)]
-        #: per layer, non-zero synapses leaving each input (what one input spike costs in syn ops)
-        self.fan_out = [self.flat.fan_out[a:b] for a, b in zip(starts[:-1], starts[1:])]
+        self.pack_seconds = time.perf_counter() - start
         #: seconds numba took to compile (or load from its cache) the kernel for this network,
         #: paid here so that :meth:`run` times only simulation
         self.compile_seconds = self.flat.compile(net.n_inputs)
 
     def run(self, input_times: np.ndarray, early_exit: bool = False, batch_size: int = 1024,
-            progress: bool = False) -> SimResult:
+            progress: bool = False) -> BackendResult:
         """Simulate ``input_times`` ((B, n_inputs) steps, -1 silent) in batches of ``batch_size``
         (the batches only pace the progress bar; samples run in parallel within a batch)."""
         input_times = np.asarray(input_times, dtype=np.int64)
         if input_times.ndim != 2 or input_times.shape[1] != self.net.n_inputs:
             raise ValueError(f"input_times must be (B, {self.net.n_inputs}), got {input_times.shape}")
-        B, flat = len(input_times), self.flat
+        B, flat, start = len(input_times), self.flat, time.perf_counter()
         times = np.empty((B, flat.neuron_start[-1]), np.int32)
         v_final = np.empty((B, self.net.layers[-1].n_neurons), np.int64)
         v_spike = np.empty_like(v_final)
@@ -78,12 +55,16 @@ class EventSim:
             flat.run(input_times[part], self.net.T, early_exit, times[part], v_final[part], v_spike[part], counts[part])
         bounds = flat.neuron_start
         spike_times = [times[:, bounds[l]:bounds[l + 1]] for l in range(len(self.net.layers))]
-        return SimResult(spike_times=spike_times, v_final=v_final, v_spike=v_spike,
-                         decision=decision_step(spike_times[-1]),
-                         counts=[dict(zip(COUNT_KEYS, np.ascontiguousarray(counts[:, l].T)))
-                                 for l in range(len(self.net.layers))])
+        result = BackendResult("eventsim", spike_times, v_final, v_spike,
+                               counts=[dict(zip(COUNT_KEYS, np.ascontiguousarray(counts[:, l].T)))
+                                       for l in range(len(self.net.layers))],
+                               seconds_per_sample=(time.perf_counter() - start) / max(1, B),
+                               compile_seconds=self.pack_seconds + self.compile_seconds)
+        if early_exit:
+            result.stopped_at = result.decision
+        return result
 
 
-def simulate(net: IntNetwork, input_times: np.ndarray, early_exit: bool = False) -> SimResult:
+def simulate(net: IntNetwork, input_times: np.ndarray, early_exit: bool = False) -> BackendResult:
     """Run ``net`` on ``input_times`` ((B, n_inputs) steps, -1 silent)."""
     return EventSim(net).run(input_times, early_exit=early_exit)

@@ -13,7 +13,6 @@ from ttfs_deploy.backends.lava.py311 import ensure_lava, lava_available
 
 _LAZY = {
     "LavaNetwork": "ttfs_deploy.backends.lava.runner",
-    "LavaResult": "ttfs_deploy.backends.lava.runner",
     "run_lava": "ttfs_deploy.backends.lava.runner",
     "FireOnceIF": "ttfs_deploy.backends.lava.process",
     "build_graph": "ttfs_deploy.backends.lava.network",

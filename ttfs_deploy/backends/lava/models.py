@@ -1,14 +1,14 @@
 """Process models of :class:`~ttfs_deploy.backends.lava.process.FireOnceIF`.
 
 ``fixed_pt`` (:class:`PyFireOnceIFModelFixed`) keeps Lava's own fixed-point LIF arithmetic
-(``AbstractPyLifModelFixed.subthr_dynamics``: ``u`` = decayed ``u`` + ``a_in << 6`` wrapped to
+(``AbstractPyLifModelFixed.subthr_dynamics``: ``u`` = decayed ``u`` + ``a_in`` in membrane units wrapped to
 24 bits, ``v`` = decayed ``v`` + ``u`` + bias clipped to +-(2**23 - 1)) and changes only three
 hooks:
 
 * ``scale_bias``: the bias ``bias_mant << bias_exp`` (membrane units) is applied only while
   ``t_start <= step < t_stop``, and is 0 outside the window;
-* ``scale_threshold``: ``vth << 6`` (membrane units), as in ``PyLifModelBitAcc``;
-* ``spiking_activation``: spike iff ``v > vth << 6`` (strict), the neuron has not fired yet and
+* ``scale_threshold``: ``semantics.threshold(vth)`` (membrane units), as in ``PyLifModelBitAcc``;
+* ``spiking_activation``: spike iff ``v > semantics.threshold(vth)`` (strict), the neuron has not fired yet and
   ``step`` is inside the window; sets the ``fired`` latch and records ``first_spike = step``
   and ``v_spike = v`` (before the reset).
 
@@ -86,7 +86,7 @@ class PyFireOnceIFModelFixed(_WindowMixin, AbstractPyLifModelFixed):
     """Bit-accurate fixed-point fire-once IF (Lava's LIF arithmetic + window + latch).
 
     Units: ``a_in`` integer weight units per step; ``u``, ``v`` membrane units (24-bit signed);
-    bias per step ``bias_mant << bias_exp`` membrane units; threshold ``vth << 6``.
+    bias per step ``bias_mant << bias_exp`` membrane units; threshold ``semantics.threshold(vth)``.
     """
 
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -109,12 +109,12 @@ class PyFireOnceIFModelFixed(_WindowMixin, AbstractPyLifModelFixed):
             self.effective_bias = np.zeros_like(self.effective_bias)
 
     def scale_threshold(self) -> None:
-        """Threshold in membrane units: ``vth << 6`` (computed once)."""
+        """Threshold in membrane units: ``semantics.threshold(vth)`` (computed once)."""
         self.effective_vth = np.left_shift(np.int32(self.vth), self.vth_shift)
         self.isthrscaled = True
 
     def spiking_activation(self) -> np.ndarray:
-        """Strict ``v > vth << 6``, once per neuron, only inside the window."""
+        """Strict ``v > semantics.threshold(vth)``, once per neuron, only inside the window."""
         return self.latch(self.v > self.effective_vth)
 
     def run_spk(self) -> None:

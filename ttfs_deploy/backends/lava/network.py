@@ -27,7 +27,7 @@ local steps ``[l, l + T)``. A sample runs ``K = T + L`` steps (``IntNetwork.tota
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -199,8 +199,64 @@ def _layer_layout(layer: IntLayer, next_layer: Optional[IntLayer]) -> Layout:
     return _identity(layer.n_neurons)
 
 
+def _dense_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout: Layout, floating: bool) -> Any:
+    """``Dense`` with weights permuted to the Lava layouts; connected from ``prev_port``."""
+    w = np.asarray(layer.weight, dtype=np.int64)[layout.perm][:, prev_layout.perm]
+    if floating:
+        syn = Dense(weights=w.astype(float) * 2.0 ** layer.weight_exp, weight_exp=0, name=f"{layer.name}.dense")
+    else:
+        syn = Dense(weights=w.astype(np.int32), weight_exp=int(layer.weight_exp), name=f"{layer.name}.dense")
+    in_port = prev_port if len(prev_layout.shape) == 1 else prev_port.flatten()
+    in_port.connect(syn.s_in)
+    return syn
+
+
+def _conv_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout: Layout, floating: bool) -> Any:
+    """``Conv`` with the flipped ``(C_out, kW, kH, C_in)`` kernel; connected from ``prev_port``."""
+    kernel = conv_kernel_to_lava(np.asarray(layer.weight, dtype=np.int64))
+    in_shape = whc_shape(tuple(layer.input_shape))  # type: ignore[arg-type]
+    syn = Conv(weight=kernel.astype(float if floating else np.int32), weight_exp=0, input_shape=in_shape,
+               padding=(int(layer.padding[1]), int(layer.padding[0])),
+               stride=(int(layer.stride[1]), int(layer.stride[0])), name=f"{layer.name}.conv")
+    if tuple(syn.output_shape) != tuple(layout.shape):
+        raise TTFSError(f"layer {layer.name!r}: Lava conv output {syn.output_shape} differs from {layout.shape}",
+                        "recompile the model")
+    in_port = prev_port if tuple(prev_layout.shape) == in_shape else prev_port.reshape(in_shape)
+    in_port.connect(syn.s_in)
+    return syn
+
+
+#: one builder per layer kind: ``(layer, its neurons' layout, previous port, its layout, floating) -> process``
+SYNAPSE_BUILDERS: Dict[str, Callable[..., Any]] = {"dense": _dense_synapses, "conv": _conv_synapses}
+
+
+def _fire_once_neurons(layer: IntLayer, layout: Layout, T: int, floating: bool) -> Any:
+    """The layer's ``FireOnceIF`` in ``layout``: biases per neuron, window ``[hop_delay, hop_delay + T)``."""
+    n_channels = layer.output_shape[0]
+    bias_mant = np.broadcast_to(np.asarray(layer.bias_mant, dtype=np.int64).reshape(-1), (n_channels,))
+    bias_exp = np.broadcast_to(np.asarray(layer.bias_exp, dtype=np.int64).reshape(-1), (n_channels,))
+    if layer.kind == "conv":   # per channel -> per neuron, (W, H, C): channel is last
+        mant, bexp = np.broadcast_to(bias_mant, layout.shape), np.broadcast_to(bias_exp, layout.shape)
+    else:
+        mant, bexp = bias_mant[layout.perm], bias_exp[layout.perm]
+    dtype = float if floating else np.int32
+    d = int(layer.hop_delay)
+    return FireOnceIF(shape=tuple(layout.shape), du=DU_DELTA, dv=DV_NO_LEAK, vth=int(layer.vth),
+                      bias_mant=np.array(mant, dtype=dtype), bias_exp=np.array(bexp, dtype=dtype),
+                      t_start=d, t_stop=d + T, name=layer.name)
+
+
+def _output_port(neuron: Any, layer: IntLayer, layout: Layout, next_layer: Optional[IntLayer]) -> Tuple[Any, Layout]:
+    """The port the next layer reads, and its layout (a dense layer feeding a conv is reshaped)."""
+    if next_layer is not None and next_layer.kind == "conv" and layer.kind == "dense":
+        port = neuron.s_out.reshape(whc_shape(tuple(next_layer.input_shape)))  # type: ignore[arg-type]
+        return port, Layout(tuple(port.shape), layout.perm)
+    return neuron.s_out, layout
+
+
 def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
-    """Create (not compile) the Lava processes for ``net``.
+    """Create (not compile) the Lava processes for ``net``: a ``RingBuffer``, then per layer the
+    builder of its kind (:data:`SYNAPSE_BUILDERS`) and its ``FireOnceIF`` neurons.
 
     Args:
         net: the deployable network (validated with :func:`validate_network`).
@@ -211,68 +267,20 @@ def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
     validate_network(net)
     floating = select_tag == "floating_pt"
     layers = net.layers
-    if layers[0].kind == "conv":
-        input_layout = _conv_layout(tuple(layers[0].input_shape))
-    else:
-        input_layout = _identity(net.n_inputs)
-    k = net.T + layers[-1].hop_delay
-    source = RingBuffer(data=np.zeros(input_layout.shape + (k,),
-                                      dtype=float if floating else np.int32))
-    prev_port = source.s_out
-    prev_layout = input_layout
+    input_layout = _conv_layout(tuple(layers[0].input_shape)) if layers[0].kind == "conv" else _identity(net.n_inputs)
+    source = RingBuffer(data=np.zeros(input_layout.shape + (net.total_steps,), dtype=float if floating else np.int32))
+    prev_port, prev_layout = source.s_out, input_layout
     synapses, neurons, layouts = [], [], []
     for index, layer in enumerate(layers):
         next_layer = layers[index + 1] if index + 1 < len(layers) else None
         layout = _layer_layout(layer, next_layer)
-        if layer.kind == "dense":
-            w = np.asarray(layer.weight, dtype=np.int64)[layout.perm][:, prev_layout.perm]
-            if floating:
-                syn = Dense(weights=w.astype(float) * 2.0 ** layer.weight_exp, weight_exp=0,
-                            name=f"{layer.name}.dense")
-            else:
-                syn = Dense(weights=w.astype(np.int32), weight_exp=int(layer.weight_exp),
-                            name=f"{layer.name}.dense")
-            in_port = prev_port if len(prev_layout.shape) == 1 else prev_port.flatten()
-        else:
-            kernel = conv_kernel_to_lava(np.asarray(layer.weight, dtype=np.int64))
-            in_shape = whc_shape(tuple(layer.input_shape))  # type: ignore[arg-type]
-            syn = Conv(weight=kernel.astype(float if floating else np.int32), weight_exp=0,
-                       input_shape=in_shape,
-                       padding=(int(layer.padding[1]), int(layer.padding[0])),
-                       stride=(int(layer.stride[1]), int(layer.stride[0])),
-                       name=f"{layer.name}.conv")
-            in_port = prev_port if tuple(prev_layout.shape) == in_shape \
-                else prev_port.reshape(in_shape)
-            if tuple(syn.output_shape) != tuple(layout.shape):
-                raise TTFSError(f"layer {layer.name!r}: Lava conv output {syn.output_shape} "
-                                f"differs from {layout.shape}", "recompile the model")
-        in_port.connect(syn.s_in)
-        bias_mant = np.broadcast_to(
-            np.asarray(layer.bias_mant, dtype=np.int64).reshape(-1), (layer.output_shape[0],))
-        bias_exp = np.broadcast_to(
-            np.asarray(layer.bias_exp, dtype=np.int64).reshape(-1), (layer.output_shape[0],))
-        if layer.kind == "conv":   # per channel -> per neuron, (W, H, C): channel is last
-            mant = np.broadcast_to(bias_mant, layout.shape)
-            bexp = np.broadcast_to(bias_exp, layout.shape)
-        else:
-            mant, bexp = bias_mant[layout.perm], bias_exp[layout.perm]
-        d = int(layer.hop_delay)
-        neuron = FireOnceIF(shape=tuple(layout.shape), du=DU_DELTA, dv=DV_NO_LEAK,
-                            vth=int(layer.vth),
-                            bias_mant=np.array(mant, dtype=float if floating else np.int32),
-                            bias_exp=np.array(bexp, dtype=float if floating else np.int32),
-                            t_start=d, t_stop=d + net.T, name=layer.name)
+        syn = SYNAPSE_BUILDERS[layer.kind](layer, layout, prev_port, prev_layout, floating)
+        neuron = _fire_once_neurons(layer, layout, net.T, floating)
         syn.a_out.connect(neuron.a_in)
-        out_port = neuron.s_out
-        if next_layer is not None and next_layer.kind == "conv" and layer.kind == "dense":
-            out_port = out_port.reshape(whc_shape(tuple(next_layer.input_shape)))  # type: ignore
-            layout_for_next = Layout(tuple(out_port.shape), layout.perm)
-        else:
-            layout_for_next = layout
         synapses.append(syn)
         neurons.append(neuron)
         layouts.append(layout)
-        prev_port, prev_layout = out_port, layout_for_next
+        prev_port, prev_layout = _output_port(neuron, layer, layout, next_layer)
     return LavaGraph(net=net, select_tag=select_tag, source=source, synapses=synapses,
                      neurons=neurons, input_layout=input_layout, layouts=layouts,
                      hop_delays=[int(layer.hop_delay) for layer in layers])

@@ -22,7 +22,7 @@ Time and units (all Vars are integers in the ``fixed_pt`` model):
   ``du = 4095`` and ``dv = 0`` (the configuration ttfs-deploy uses) synapses are delta synapses
   and there is no leak. In ``fixed_pt``, ``v`` is in membrane units (1/64 of a weight unit), the
   per-step bias is ``bias_mant << bias_exp`` membrane units and a neuron spikes when
-  ``v > vth << 6`` (strict).
+  ``v > semantics.threshold(vth)`` (strict).
 """
 
 from __future__ import annotations

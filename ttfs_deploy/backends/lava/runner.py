@@ -20,13 +20,13 @@ Times: spike times come back in the *reference frame* (layer ``l``'s hop delay `
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
 from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import ensure_lava
+from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
 from ttfs_deploy.semantics import NEVER
@@ -55,42 +55,6 @@ def run_config(graph: LavaGraph) -> Loihi2SimCfg:
     exceptions: Dict[Any, Any] = {FireOnceIF: model}
     exceptions.update({neuron: model for neuron in graph.neurons})
     return Loihi2SimCfg(select_tag=graph.select_tag, exception_proc_model_map=exceptions)
-
-
-@dataclass
-class LavaResult:
-    """What a Lava run returns.
-
-    * ``spike_times``: per layer a ``(B, n_neurons)`` int64 array of first-spike times in
-      reference-frame steps ``0..T-1`` (hop delay removed), :data:`NEVER` = no spike; neurons in
-      our flat C-order ``(C, H, W)``.
-    * ``v_final``: ``(B, n_out)`` int64, the last layer's membrane potential after the run, in
-      membrane units (1/64 weight unit), read from the Lava ``v`` Var.
-    * ``v_spike``: ``(B, n_out)`` int64, the last layer's membrane potential at its spike, before
-      the reset (membrane units); 0 for neurons that did not fire.
-    * ``seconds_per_sample``: wall time per sample of the sample loop (data transfer, run,
-      read-back), compile excluded; ``compile_seconds`` is the one-off compile + process start.
-    """
-
-    spike_times: List[np.ndarray]
-    v_final: np.ndarray
-    v_spike: np.ndarray
-    seconds_per_sample: float
-    compile_seconds: float = 0.0
-    total_steps: int = 0
-    hop_delays: List[int] = field(default_factory=list)
-    select_tag: str = "fixed_pt"
-
-    @property
-    def output_spike_times(self) -> np.ndarray:
-        """``(B, n_out)`` first-spike times of the output layer (reference frame)."""
-        return self.spike_times[-1]
-
-    @property
-    def predictions(self) -> np.ndarray:
-        """Class per sample (:func:`ttfs_deploy.decision.decode_prediction`)."""
-        from ttfs_deploy.decision import decode_prediction
-        return decode_prediction(self.output_spike_times, self.v_spike, self.v_final, never=NEVER)
 
 
 def check_input_times(net: IntNetwork, input_times: np.ndarray) -> np.ndarray:
@@ -146,7 +110,7 @@ class LavaNetwork:
         """Lava steps per sample: ``T + hop_delay(last layer)``."""
         return self.net.total_steps
 
-    def run(self, input_times: np.ndarray, *, progress: bool = False) -> LavaResult:
+    def run(self, input_times: np.ndarray, *, progress: bool = False) -> BackendResult:
         """Run every sample through the one compiled graph.
 
         Args:
@@ -155,7 +119,9 @@ class LavaNetwork:
             progress: show a progress bar (rich).
 
         Returns:
-            :class:`LavaResult` with reference-frame spike times of every layer.
+            :class:`~ttfs_deploy.backends.result.BackendResult` (backend ``lava``) with
+            reference-frame spike times of every layer; ``v_final`` and ``v_spike`` read from the
+            last layer's ``v`` and ``v_spike`` Vars (membrane units).
         """
         times = check_input_times(self.net, input_times)
         n_samples = times.shape[0]
@@ -164,8 +130,7 @@ class LavaNetwork:
         v_final = np.zeros((n_samples, self.net.n_classes), dtype=np.int64)
         v_spike = np.zeros_like(v_final)
         if n_samples == 0:
-            return LavaResult(spike_times, v_final, v_spike, 0.0, 0.0, self.total_steps,
-                              self.hop_delays, self.select_tag)
+            return BackendResult("lava", spike_times, v_final, v_spike)
         graph = self._graph if self._graph is not None else build_graph(self.net, self.select_tag)
         self._graph = None  # consumed: a stopped Lava runtime cannot be started again
         steps = graph.steps_per_sample
@@ -193,8 +158,8 @@ class LavaNetwork:
             if runtime is not None and getattr(runtime, "_is_started", True):
                 anchor.stop()
         seconds = (time.perf_counter() - loop_start - compile_seconds) / n_samples
-        return LavaResult(spike_times, v_final, v_spike, seconds, compile_seconds, steps,
-                          list(graph.hop_delays), self.select_tag)
+        return BackendResult("lava", spike_times, v_final, v_spike, seconds_per_sample=seconds,
+                             compile_seconds=compile_seconds)
 
     def _read_back(self, graph: LavaGraph, b: int, spike_times: List[np.ndarray],
                    v_final: np.ndarray, v_spike: np.ndarray) -> None:
@@ -214,6 +179,6 @@ class LavaNetwork:
 
 
 def run_lava(net: IntNetwork, input_times: np.ndarray, *, select_tag: str = "fixed_pt",
-             progress: bool = False) -> LavaResult:
+             progress: bool = False) -> BackendResult:
     """Build a :class:`LavaNetwork` for ``net`` and run ``input_times`` through it."""
     return LavaNetwork(net, select_tag=select_tag).run(input_times, progress=progress)
