@@ -134,14 +134,15 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
 
 @cli.command(name="compile")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--target", required=True, help="loihi | loihi2 | PROFILE.toml")
+@click.option("--target", required=True, help="loihi | loihi2 | loihi2-kapoho-point | PROFILE.toml")
+@click.option("--chips", type=click.IntRange(1), help="override the target's chip count")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="MODEL.nir (default: next to MODEL)")
 @click.option("--float-nir", type=click.Path(dir_okay=False), help="also write the folded float graph")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the compile report")
 @click.option("--data", "data_name", help="measure float vs integer accuracy on this data set's test split")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--samples", type=click.IntRange(1), help="test samples for the accuracy check")
-def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir, samples) -> None:
+def compile_cmd(model, target, chips, output, float_nir, json_path, data_name, data_dir, samples) -> None:
     """Fold, quantize, map time steps and place MODEL.pt for a target; write a NIR file."""
     from pathlib import Path
 
@@ -151,6 +152,8 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
     from ttfs_deploy.model.checkpoint import load_checkpoint
 
     profile = load_profile(target)
+    if chips:
+        profile.limits["chips"] = chips
     net_model, meta = load_checkpoint(model)
     floatnet, net = compile_model(net_model, profile)
     if meta.get("dataset"):
@@ -170,11 +173,12 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
         write_graph(float_to_nir(floatnet), float_nir)
     table = Table(title=f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
                         f"T={rep.T}, {rep.total_steps} steps on target", title_justify="left")
-    for col in ("layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "q err", "worst |v|",
-                "bound by"):
+    for col in ("layer", "neurons", "synapses", "cores", "tile", "w bits", "w exp", "vth", "delay", "q err",
+                "worst |v|", "bound by"):
         table.add_column(col, justify="left" if col in ("layer", "bound by") else "right")
     for layer in rep.layers:
         table.add_row(layer["name"], f"{layer['neurons']:,}", f"{layer['synapses']:,}", str(layer["cores"]),
+                      "x".join(str(d) for d in layer["tile_shape"] or []),
                       str(layer["weight_bits"]), str(layer["weight_exp"]), str(layer["vth"]), str(layer["hop_delay"]),
                       f"{layer['quant_error']:.1%}", f"{layer['max_abs_v'] / layer['v_limit']:.0%}",
                       layer["binding_constraint"])
@@ -184,6 +188,11 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
                       "input; its spike times are the chip's input")
     console.print("worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit limit; "
                   "q err: relative RMS weight error; " + ", ".join(f"{l['name']} = {l['provenance']}" for l in rep.layers))
+    if rep.cores:
+        console.print("per-core use, largest (mean) share of each limit: " + ", ".join(
+            f"{key.replace('_', ' ')} {max(c['shares'][key] for c in rep.cores):.0%} "
+            f"({sum(c['shares'][key] for c in rep.cores) / len(rep.cores):.0%})" for key in rep.cores[0]["shares"])
+            + f"; {rep.chips_used} of {rep.chips_available} chip(s); tile = largest block (C x H x W or N)")
     if accuracy:
         console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
                       f"integer (eventsim) {accuracy['integer']:.4f}")

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ttfs_deploy.compile.fold import fold_model
-from ttfs_deploy.compile.placement import place
+from ttfs_deploy.compile.placement import LIMIT_KEYS, core_limits, core_usage, place
 from ttfs_deploy.compile.quantize import quantize_network
 from ttfs_deploy.data.encoders import SPIKE_CODES
 from ttfs_deploy.errors import TTFSError
@@ -26,6 +26,9 @@ class CompileReport:
     chips_used: int
     layers: List[Dict[str, Any]] = field(default_factory=list)
     accuracy: Dict[str, float] = field(default_factory=dict)
+    chips_available: int = 1
+    limits: Dict[str, int] = field(default_factory=dict)
+    cores: List[Dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -62,12 +65,15 @@ def compile_model(model: TTFSNet, profile: HardwareProfile) -> tuple[FloatNetwor
 
 
 def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> CompileReport:
-    """Per-layer summary of a compiled network."""
+    """Per-layer summary of a compiled network, with each core's utilization (``cores[]``: its
+    figures and their ``shares`` of the per-core ``limits``)."""
     layers = []
     for layer, placed in zip(net.layers, net.placement):
         layers.append({"name": layer.name, "kind": layer.kind, "neurons": layer.n_neurons,
                        "synapses": placed["synapses"], "cores": placed["cores"],
                        "first_core": placed["first_core"], "fan_in": placed["fan_in"],
+                       "chips": placed.get("chips", [placed["chip"]]), "grid": placed.get("grid"),
+                       "tile_shape": placed.get("tile_shape"), "memory_bytes": placed.get("memory_bytes"),
                        "weight_bits": layer.info["weight_bits_used"], "weight_exp": layer.weight_exp,
                        "scale": layer.scale, "vth": layer.vth, "hop_delay": layer.hop_delay,
                        "quant_error": layer.info["quant_error"],
@@ -75,6 +81,12 @@ def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> Comp
                        "max_abs_v": layer.info["max_abs_v"], "v_limit": layer.info["v_limit"],
                        "max_step_input": layer.info["max_step_input"],
                        "provenance": layer.info.get("provenance", "")})
-    cores = sum(p["cores"] for p in net.placement)
+    limits = core_limits(net)
+    usage = core_usage(net.placement)
+    cores = len(usage) or sum(p["cores"] for p in net.placement)
     chips = 1 + max((p["chip"] for p in net.placement), default=0)
-    return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {})
+    per_core = [{"core": u.core, "chip": u.chip, "layers": u.layers,
+                 **{k: getattr(u, k) for k in LIMIT_KEYS},
+                 "shares": u.shares(limits) if limits else {}} for u in usage]
+    return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {},
+                         limits.get("chips", 1), limits, per_core)

@@ -23,6 +23,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 from ttfs_deploy.backends.eventsim.simulator import SimResult
+from ttfs_deploy.energy.traffic import add_traffic
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.io_utils import plain
@@ -167,6 +168,7 @@ def account(net: IntNetwork, result: SimResult, profile: HardwareProfile, ann: H
                "steps_run_mean": steps_mean, "target_steps_mean": target_steps,
                "seconds_per_inference_estimate": work_seconds + barrier,
                "seconds_breakdown": {"work_s": work_seconds, "barrier_sync_s": barrier}}
+    add_traffic(net, result.spike_times, profile, layers, totals, latency)  # tile hops, chip crossings
     ann_baseline = {"profile": ann.name, "source": str(ann.energy.get("source", "")), "macs": ann_macs,
                     "energy_j": ann_macs * fp32, "energy_j_int8": ann_macs * int8,
                     "fp32_mac_j": fp32, "int8_mac_j": int8}
