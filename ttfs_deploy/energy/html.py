@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from ttfs_deploy.backends.eventsim.simulator import SimResult
 from ttfs_deploy.energy.accounting import EnergyReport
+from ttfs_deploy.energy.coremap import core_map_section
 from ttfs_deploy.energy.report import (KIND_LABELS, assumption_text, fmt_count, fmt_ratio, fmt_si,
                                        summary_lines)
 from ttfs_deploy.errors import TTFSError
@@ -267,6 +268,7 @@ def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net:
          fmt_si(lat.get("seconds_per_inference_estimate_early_exit"), "s")],
     ], table_id="table-latency"))
 
+    parts.append(core_map_section(net))
     parts.append("<h2>Plots</h2>")
     figures = [
         ("plot-first-spike-hist", plot_first_spike_hist(sim, net),
