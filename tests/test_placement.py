@@ -108,14 +108,14 @@ def test_conv_tiles_are_spatial_blocks_with_their_receptive_field():
     assert corner["input_axons"] == (corner["stop"][1] + 1) * (corner["stop"][2] + 1)
 
 
-def _two_chip_net():
+def _two_chip_net(cores_per_chip: int = 2):
     w1 = np.eye(4, dtype=np.int64) * 100
     w2 = np.array([[2, 2, 0, 0], [0, 0, 2, 2]], np.int64)
     zero = np.zeros(4, np.int64)
     net = IntNetwork((4,), 8, "latency", [IntLayer("fc1", "dense", w1, 0, zero, zero, 10, (4,), 1),
                                           IntLayer("fc2", "dense", w2, 0, zero[:2], zero[:2], 0, (4,), 2)])
     net.placement = place(net, tiny_profile(neurons=2, axons=4096, memory=10 ** 6, shared=False,
-                                            cores_per_chip=2, chips=2))
+                                            cores_per_chip=cores_per_chip, chips=2))
     return net
 
 
@@ -131,6 +131,17 @@ def test_traffic_counts_messages_by_where_they_travel():
     assert counts[1]["between_chips"] == 2.5 and counts[1]["between_cores"] == 0 == counts[1]["within_core"]
     assert counts[1]["to_host"] == 1.5
     check_placement(net, profile.limits)
+
+
+def test_traffic_counts_mesh_hops_between_cores_of_a_chip():
+    # the same cores on one chip whose mesh is 2 tiles wide, one core per tile: cores 0, 1 on the
+    # first row (x = 0, 1), core 2 below core 0 (x = 0, y = 1)
+    net = _two_chip_net(cores_per_chip=4)
+    spikes = [np.array([[1, -1, 3, 4], [0, 0, -1, -1]]), np.array([[2, 5], [1, -1]])]
+    layout = {"cores_per_chip": 4, "cores_per_tile": 1, "mesh_tiles_x": 2}
+    counts = count_traffic(net, spikes, layout)[1]
+    # sample 0: core 0 -> 2 (1 N-S hop), two spikes core 1 -> 2 (1 E-W + 1 N-S each); sample 1: two core 0 -> 2
+    assert (counts["between_cores"], counts["hops_ns"], counts["hops_ew"], counts["between_chips"]) == (2.5, 2.5, 1.0, 0)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
