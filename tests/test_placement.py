@@ -196,3 +196,16 @@ def test_energy_report_charges_chip_crossings_and_html_draws_the_core_map(tmp_pa
     assert report.latency["seconds_breakdown"]["traffic_s"] == pytest.approx(2.5 * 41e-9)
     page = Path(write_html(report, sim, sim_early, net, str(tmp_path / "r.html"))).read_text()
     assert 'id="core-map"' in page and "chip 1" in page and "core 2: fc2" in page
+
+
+@settings(max_examples=40, deadline=None)
+@given(c_in=st.integers(1, 3), c_out=st.integers(1, 3), hw=st.integers(1, 9), k=st.integers(1, 5),
+       stride=st.integers(1, 3), pad=st.integers(0, 2))
+def test_conv_connections_from_geometry_equal_the_materialized_count(c_in, c_out, hw, k, stride, pad):
+    from ttfs_deploy.ir.connectivity import connections, conv_matrix
+
+    if hw + 2 * pad < k:
+        return
+    layer = IntLayer("c", "conv", np.ones((c_out, c_in, k, k), np.int64), 0, np.zeros(c_out, np.int64),
+                     np.zeros(c_out, np.int64), 1, (c_in, hw, hw), 1, stride=(stride, stride), padding=(pad, pad))
+    assert connections(layer) == conv_matrix(layer.weight, layer.input_shape, layer.stride, layer.padding).nnz

@@ -2,7 +2,8 @@
 
 **Tiles.** A convolution's output ``(C, H, W)`` is cut into a grid of blocks (channel range x
 row range x column range); a dense layer's neurons into consecutive ranges. Along an axis of
-length ``n`` cut into ``k`` blocks, block ``i`` is ``[i n // k, (i + 1) n // k)``.
+length ``n`` cut into ``k`` blocks, block ``i`` is ``[i n // k, (i + 1) n // k)`` (dense ranges
+too, unless only the uneven ranges of a greedy fill meet the limits).
 
 **Per-tile figures**, all from geometry and the weights, never from a materialized
 convolution (so compiling costs memory in proportion to weights and neurons):
@@ -21,10 +22,11 @@ convolution (so compiling costs memory in proportion to weights and neurons):
   (``channels x C_in x kh x kw x bytes_per_synapse``).
 
 **Tiling.** Layers are tiled from the last to the first, because a layer's output axons depend
-on how the next layer is tiled. A layer takes the tiling with the fewest tiles that keeps every
-tile within every limit; ties go to the fewest input axons in total (fewer duplicated input
-spikes). For a convolution each (row blocks, column blocks) pair is tried with the fewest
-channel blocks that fit.
+on how the next layer is tiled. A convolution tries every (row blocks, column blocks) pair with
+the fewest channel blocks that fit, and takes the fewest tiles; ties go to the fewest input
+axons in total (fewer duplicated input spikes). A dense layer fills consecutive neurons into a
+range while it fits (the fewest ranges), then evens out their sizes when that still fits.
+Distinct destination cores are checked afterwards (they never bind on the shipped profiles).
 
 **Placement.** Tiles go on cores in layer order, filling one chip after the other (core ``k`` is
 on chip ``k // cores_per_chip``): consecutive layers sit together, so a feed-forward chain sends
@@ -171,14 +173,18 @@ class ConvAxis:
 
     @classmethod
     def cut(cls, n_in: int, n_out: int, kernel: int, stride: int, padding: int, k: int) -> "ConvAxis":
-        valid = axis_taps(n_in, n_out, kernel, stride, padding)
-        pos = np.arange(n_out)[:, None] * stride - padding + np.arange(kernel)[None, :]
         bounds = block_bounds(n_out, k)
-        reads = np.zeros((k, n_in), dtype=bool)
-        for i in range(k):
-            lo, hi = bounds[i], bounds[i + 1]
-            reads[i, pos[lo:hi][valid[lo:hi]]] = True
-        return cls(bounds, reads, np.add.reduceat(valid.sum(1), bounds[:-1]))
+        reads = np.stack([axis_reads(n_in, lo, hi, kernel, stride, padding) for lo, hi in zip(bounds, bounds[1:])])
+        taps = axis_taps(n_in, n_out, kernel, stride, padding).sum(1)
+        return cls(bounds, reads, np.add.reduceat(taps, bounds[:-1]))
+
+
+def axis_reads(n_in: int, lo: int, hi: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """Bool mask over ``n_in`` input positions: those that outputs ``lo .. hi - 1`` read."""
+    pos = (np.arange(lo, hi)[:, None] * stride - padding + np.arange(kernel)[None, :]).ravel()
+    mask = np.zeros(n_in, bool)
+    mask[pos[(pos >= 0) & (pos < n_in)]] = True
+    return mask
 
 
 def conv_axes(layer, k_rows: int, k_cols: int) -> Tuple[ConvAxis, ConvAxis]:
@@ -195,15 +201,10 @@ def input_mask(layer, start: Sequence[int], stop: Sequence[int]) -> np.ndarray:
     block ``[start, stop)`` of its outputs."""
     if layer.kind == "dense":
         return (np.asarray(layer.weight)[start[0]:stop[0]] != 0).any(axis=0)
-    c_in = layer.input_shape[0]
     _, _, kh, kw = layer.weight.shape
-    _, h, w = layer.input_shape
-    rows = np.zeros(h, bool)
-    cols = np.zeros(w, bool)
-    for axis, lo, hi, n, k, s, p in ((rows, start[1], stop[1], h, kh, layer.stride[0], layer.padding[0]),
-                                     (cols, start[2], stop[2], w, kw, layer.stride[1], layer.padding[1])):
-        pos = (np.arange(lo, hi)[:, None] * s - p + np.arange(k)[None, :]).ravel()
-        axis[pos[(pos >= 0) & (pos < n)]] = True
+    c_in, h, w = layer.input_shape
+    rows = axis_reads(h, start[1], stop[1], kh, layer.stride[0], layer.padding[0])
+    cols = axis_reads(w, start[2], stop[2], kw, layer.stride[1], layer.padding[1])
     return np.broadcast_to(rows[None, :, None] & cols[None, None, :], (c_in, h, w)).ravel()
 
 
@@ -219,20 +220,22 @@ def max_fan_in(layer) -> int:
 
 @dataclass
 class Consumer:
-    """How the next layer's tiles read this layer's neurons: ``reads(i)`` is a bool mask over
-    this layer's flattened neurons for the next layer's tile ``i``; ``n_tiles`` tiles."""
+    """How the next layer's ``n_tiles`` tiles read this layer's neurons: ``per_neuron`` counts the
+    tiles reading each neuron (flattened, int64); ``conv`` = (channel blocks, row axis, column
+    axis) of a conv next layer (every tile reads all channels), ``dense`` = (n_tiles, n) bool
+    reads of a dense one."""
 
     n_tiles: int
-    per_neuron: np.ndarray          # destination cores of each neuron (int64, flattened)
-    conv: Optional[Tuple[int, ConvAxis, ConvAxis, Tuple[int, int, int]]] = None  # (channel blocks, rows, cols, shape)
-    dense: Optional[np.ndarray] = None                                              # (n_tiles, n) bool
+    per_neuron: np.ndarray
+    conv: Optional[Tuple[int, ConvAxis, ConvAxis]] = None
+    dense: Optional[np.ndarray] = None
 
     def dest_cores(self, start: Sequence[int], stop: Sequence[int], shape: Tuple[int, ...]) -> int:
         """Distinct next-layer tiles reading any neuron of the block ``[start, stop)``."""
         if self.n_tiles == 0:
             return 0
         if self.conv is not None:
-            kc, rows, cols, _ = self.conv
+            kc, rows, cols = self.conv
             r = rows.reads[:, start[1]:stop[1]].any(1).sum()
             c = cols.reads[:, start[2]:stop[2]].any(1).sum()
             return int(kc * r * c)
@@ -251,13 +254,13 @@ def conv_consumer(next_layer, grid: Tuple[int, int, int]) -> Consumer:
     c, h, w = next_layer.input_shape
     per = kc * np.outer(rows.reads.sum(0), cols.reads.sum(0))
     return Consumer(kc * kr * kk, np.broadcast_to(per[None], (c, h, w)).ravel().astype(np.int64),
-                    conv=(kc, rows, cols, (c, h, w)))
+                    conv=(kc, rows, cols))
 
 
-def dense_consumer(next_layer, k: int) -> Consumer:
-    bounds = block_bounds(next_layer.n_neurons, k)
-    reads = np.logical_or.reduceat(np.asarray(next_layer.weight) != 0, bounds[:-1], axis=0)
-    return Consumer(k, reads.sum(0).astype(np.int64), dense=reads)
+def dense_consumer(next_layer, tiles: Sequence[Tile]) -> Consumer:
+    starts = np.array([t.start[0] for t in tiles])
+    reads = np.logical_or.reduceat(np.asarray(next_layer.weight) != 0, starts, axis=0)
+    return Consumer(len(tiles), reads.sum(0).astype(np.int64), dense=reads)
 
 
 # ----------------------------------------------------------------------------- tiling
@@ -291,26 +294,46 @@ def _limits(limits: Dict[str, Any]) -> Tuple[int, int, int, int]:
     return tuple(int(limits[LIMIT_KEYS[k]]) for k in ("neurons", "input_axons", "output_axons", "memory_bytes"))
 
 
+def _dense_fits(nz: np.ndarray, syn: np.ndarray, bounds: np.ndarray, limits: Tuple[int, int, int, int],
+                bytes_per: int) -> bool:
+    n_max, a_in, _, m_max = limits
+    return bool(np.diff(bounds).max() <= n_max
+                and np.logical_or.reduceat(nz, bounds[:-1], axis=0).sum(1).max() <= a_in
+                and np.add.reduceat(syn, bounds[:-1]).max() * bytes_per <= m_max)
+
+
+def _greedy_ranges(nz: np.ndarray, syn: np.ndarray, limits: Tuple[int, int, int, int], bytes_per: int) -> np.ndarray:
+    """Bounds of consecutive neuron ranges, each filled while it fits: the fewest ranges possible."""
+    n_max, a_in, _, m_max = limits
+    bounds, reads, count, memory = [0], np.zeros(nz.shape[1], bool), 0, 0
+    for i in range(len(nz)):
+        merged = reads | nz[i]
+        if count and (count + 1 > n_max or merged.sum() > a_in or (memory + syn[i]) * bytes_per > m_max):
+            bounds.append(i)
+            merged, count, memory = nz[i].copy(), 0, 0
+        reads, count, memory = merged, count + 1, memory + int(syn[i])
+    return np.array(bounds + [len(nz)])
+
+
 def _tile_dense(layer, consumer: Consumer, limits: Dict[str, Any], bytes_per: int, refuse: _Refusal) -> LayerTiling:
+    """Consecutive neuron ranges: as many as the greedy fill needs, of equal size when that fits."""
     n = layer.n_neurons
-    n_max, a_in, _, m_max = _limits(limits)
     nz = np.asarray(layer.weight) != 0
-    per_neuron_syn = nz.sum(1)
-    if int(per_neuron_syn.max(initial=0)) * bytes_per > m_max:
-        refuse.raise_for("memory_bytes", int(per_neuron_syn.max()) * bytes_per)
-    k = max(1, math.ceil(n / n_max), math.ceil(int(per_neuron_syn.sum()) * bytes_per / m_max))
-    while True:  # one neuron per tile fits (fan-in and memory checked above), so this ends by k = n
-        b = block_bounds(n, k)
-        axons = np.logical_or.reduceat(nz, b[:-1], axis=0).sum(1)
-        syn = np.add.reduceat(per_neuron_syn, b[:-1])
-        if np.diff(b).max() <= n_max and axons.max() <= a_in and syn.max() * bytes_per <= m_max:
-            break
-        k += 1
+    syn = nz.sum(1)
+    if int(syn.max(initial=0)) * bytes_per > _limits(limits)[3]:
+        refuse.raise_for("memory_bytes", int(syn.max()) * bytes_per)
+    b = _greedy_ranges(nz, syn, _limits(limits), bytes_per)
+    even = block_bounds(n, len(b) - 1)
+    if _dense_fits(nz, syn, even, _limits(limits), bytes_per):
+        b = even
+    axons = np.logical_or.reduceat(nz, b[:-1], axis=0).sum(1)
+    stored = np.add.reduceat(syn, b[:-1])
     routes = np.add.reduceat(consumer.per_neuron, b[:-1])
     tiles = [Tile(layer.name, (int(b[i]),), (int(b[i + 1]),), int(b[i + 1] - b[i]), int(axons[i]),
-                  consumer.dest_cores((b[i],), (b[i + 1],), (n,)), int(routes[i]), int(syn[i]), int(syn[i]) * bytes_per)
-             for i in range(k)]
-    return LayerTiling(layer.name, "dense", (k,), (int(np.diff(b).max()),), int(per_neuron_syn.max(initial=0)),
+                  consumer.dest_cores((b[i],), (b[i + 1],), (n,)), int(routes[i]), int(stored[i]),
+                  int(stored[i]) * bytes_per)
+             for i in range(len(b) - 1)]
+    return LayerTiling(layer.name, "dense", (len(tiles),), (int(np.diff(b).max()),), int(syn.max(initial=0)),
                        int(nz.size), tiles)
 
 
@@ -320,11 +343,12 @@ def _conv_grid(layer, limits: Dict[str, Any], bytes_per: int, shared: bool, refu
     _, h, w = layer.output_shape
     n_max, a_in, _, m_max = _limits(limits)
     best, smallest_memory = None, None
-    for kr in block_counts(h):
-        for kk in block_counts(w):
+    row_axes = {k: conv_axes(layer, k, 1)[0] for k in block_counts(h)}
+    col_axes = {k: conv_axes(layer, 1, k)[1] for k in block_counts(w)}
+    for kr, rows in row_axes.items():
+        for kk, cols in col_axes.items():
             if best is not None and kr * kk > best[0][0]:
                 continue
-            rows, cols = conv_axes(layer, kr, kk)
             if c_in * rows.reads.sum(1).max() * cols.reads.sum(1).max() > a_in:
                 continue
             area = int(np.diff(rows.bounds).max() * np.diff(cols.bounds).max())
@@ -393,7 +417,7 @@ def tile_layers(net: IntNetwork, limits: Dict[str, Any], target: str) -> List[La
             refuse.raise_for("output_axons", worst)
         tilings[i] = tiling
         if i > 0:
-            consumer = (dense_consumer(layer, tiling.grid[0]) if layer.kind == "dense"
+            consumer = (dense_consumer(layer, tiling.tiles) if layer.kind == "dense"
                         else conv_consumer(layer, tiling.grid))
     return tilings
 
