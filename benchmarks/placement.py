@@ -5,7 +5,9 @@ Usage: python benchmarks/placement.py [--samples 500] [--json FILE]
 
 Every case runs in its own process so that its peak memory (``ru_maxrss``) is its own. For each
 (model, target): compile time (fold + quantize + time map + placement), peak memory, cores,
-chips, the largest and mean per-core share of each limit, and for the shipped models the spike
+chips, the largest and mean per-core share of each limit, the (neuron, destination core) routes
+crossing chips (the placer's cuts, and a plain chip-after-chip fill for comparison; fire-once
+neurons send at most that many spikes between chips), and for the shipped models the spike
 messages per inference by where they travel (event simulator on the first ``--samples`` test
 images). The VGG (``64C3-128C3-AP2-256C3-256C3-AP2-512C3-512C3-AP2-512C3-512C3-AP4-FC10`` on
 3x32x32, latency input, random weights) has no data here, so no traffic. ``--axons N`` replaces
@@ -29,6 +31,21 @@ ROOT = Path(__file__).resolve().parents[1]
 VGG = "64C3-128C3-AP2-256C3-256C3-AP2-512C3-512C3-AP2-512C3-512C3-AP4-FC10"
 MODELS = ["digits", "fashion_mnist", "fashion_mnist_latency"]
 TARGETS = ["loihi2", "loihi2-kapoho-point"]
+
+
+def sequential_fill(net, profile) -> int:
+    """Routes crossing chips if the packed cores simply filled chip after chip (the comparison)."""
+    from ttfs_deploy.compile.placement import core_routes, pack_cores, tile_layers
+
+    limits = {"output_axons_per_core": profile.limits["input_axons_per_core"], **profile.limits}
+    tilings = tile_layers(net, limits, profile.name)
+    cores = pack_cores(tilings, limits)
+    per_chip = int(limits["cores_per_chip"])
+    if len(cores) <= per_chip:
+        return 0
+    routes = core_routes(net, tilings, len(cores))
+    chip = np.arange(len(cores)) // per_chip
+    return int(routes[chip[:, None] != chip[None, :]].sum())
 
 
 def one(model: str, target: str, axons: int, samples: int) -> dict:
@@ -60,6 +77,7 @@ def one(model: str, target: str, axons: int, samples: int) -> dict:
         row["seconds"] = time.perf_counter() - start
         rep = report(net)
         row.update(cores=rep.cores_used, chips=rep.chips_used, chips_available=rep.chips_available,
+                   interchip_routes=rep.interchip_routes, interchip_routes_sequential_fill=sequential_fill(net, profile),
                    weights=int(sum(layer.weight.size for layer in net.layers)),
                    tiles={l["name"]: "x".join(map(str, l["tile_shape"])) + f" ({l['cores']})" for l in rep.layers})
         for key in rep.cores[0]["shares"]:

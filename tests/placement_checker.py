@@ -73,4 +73,18 @@ def check_placement(net: IntNetwork, limits: Dict[str, Any]) -> List[Dict[str, i
         assert figures["memory_bytes"] <= limits["synaptic_memory_bytes_per_core"]
         sums.append(figures)
     assert max(cores) < int(limits["chips"]) * int(limits["cores_per_chip"])
+    assert net.metadata["interchip_routes"] == crossing_routes(net)
     return sums
+
+
+def crossing_routes(net: IntNetwork) -> int:
+    """(neuron, destination tile) pairs whose tiles sit on different chips."""
+    total = 0
+    for l in range(len(net.layers) - 1):
+        mat = connectivity(net.layers[l + 1])
+        for b in net.placement[l + 1]["tiles"]:
+            reads = np.unique(mat[tile_neurons(net.layers[l + 1], b)].indices)
+            for a in net.placement[l]["tiles"]:
+                if a["chip"] != b["chip"]:
+                    total += int(np.isin(tile_neurons(net.layers[l], a), reads).sum())
+    return total

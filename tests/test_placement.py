@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from placement_checker import check_placement, connectivity
+from placement_checker import check_placement, connectivity, crossing_routes
 from strategies import int_networks
 from ttfs_deploy.backends.eventsim import simulate
 from ttfs_deploy.cli import cli
@@ -96,6 +96,25 @@ def test_too_few_chips_is_refused_with_the_chip_count_that_fits():
     check_placement(net, profile.limits)
 
 
+def test_chip_cuts_cross_no_more_routes_than_filling_chip_after_chip():
+    # conv (4 ch, 8x8) -> conv (4 ch) -> dense 6 on 16-neuron cores, 5 cores per chip
+    rng = np.random.default_rng(0)
+    fc = IntLayer("fc3", "dense", rng.integers(-3, 4, size=(6, 256)) * 2, 0, np.zeros(6, np.int64),
+                  np.zeros(6, np.int64), 50, (256,), 3)
+    net = IntNetwork((1, 8, 8), 8, "latency", [_conv(1, 4, 3, 8), _conv(4, 4, 3, 8, "conv2", 2), fc])
+    profile = tiny_profile(neurons=16, axons=4096, memory=10 ** 6, shared=True, cores_per_chip=5, chips=16)
+    net.placement = place(net, profile)
+    check_placement(net, profile.limits)  # recounts interchip_routes from the connectivity
+    placed = net.metadata["interchip_routes"]
+    tiles = [t for entry in net.placement for t in entry["tiles"]]
+    assert len({t["chip"] for t in tiles}) > 1 and placed > 0
+    # the same cores, in the same order, filling chip after chip
+    position = {core: i for i, core in enumerate(sorted({t["core"] for t in tiles}))}
+    for t in tiles:
+        t["chip"] = position[t["core"]] // 5
+    assert placed <= crossing_routes(net)
+
+
 def test_conv_tiles_are_spatial_blocks_with_their_receptive_field():
     # 1 x 8 x 8 input, 3x3 conv pad 1, 4 channels; 16 neurons per core -> 2x2 spatial blocks of all... or fewer channels
     net = IntNetwork((1, 8, 8), 8, "latency", [_conv(1, 4, 3, 8)])
@@ -120,16 +139,18 @@ def _two_chip_net(cores_per_chip: int = 2):
 
 
 def test_traffic_counts_messages_by_where_they_travel():
-    # in (4) -> fc1 (4) -> fc2 (2); 2 neurons per core and 2 cores per chip: fc1 on cores 0, 1; fc2 on core 2
+    # in (4) -> fc1 (4) -> fc2 (2) on 2-neuron cores, 2 cores per chip. fc1's two tiles each send
+    # 2 routes to fc2, so the chip cut goes after fc1's first tile: cores 0 | 2, 3
     net = _two_chip_net()
     profile = tiny_profile(neurons=2, axons=4096, memory=10 ** 6, shared=False, cores_per_chip=2, chips=2)
-    assert [[t["core"] for t in e["tiles"]] for e in net.placement] == [[0, 1], [2]]
+    assert [[t["core"] for t in e["tiles"]] for e in net.placement] == [[0, 2], [3]]
+    assert net.metadata["interchip_routes"] == 2
     spikes = [np.array([[1, -1, 3, 4], [0, 0, -1, -1]]), np.array([[2, 5], [1, -1]])]
     counts = count_traffic(net, spikes, {**profile.limits, "cores_per_tile": 1, "mesh_tiles_x": 8})
-    # sample 0: fc1 neuron 0 (core 0, chip 0) and neurons 2, 3 (core 1, chip 0) -> fc2 on core 2 (chip 1)
-    # sample 1: neurons 0, 1 (core 0) -> core 2: every message crosses chips; 2.5 per sample
-    assert counts[1]["between_chips"] == 2.5 and counts[1]["between_cores"] == 0 == counts[1]["within_core"]
-    assert counts[1]["to_host"] == 1.5
+    # sample 0: fc1 neuron 0 (core 0, chip 0) crosses to fc2 (core 3, chip 1); neurons 2, 3 (core 2)
+    # go one east-west hop to core 3; sample 1: neurons 0, 1 (core 0) cross chips
+    assert (counts[1]["between_chips"], counts[1]["between_cores"], counts[1]["hops_ew"]) == (1.5, 1.0, 1.0)
+    assert counts[1]["within_core"] == 0 and counts[1]["to_host"] == 1.5
     check_placement(net, profile.limits)
 
 
@@ -189,13 +210,14 @@ def test_energy_report_charges_chip_crossings_and_html_draws_the_core_map(tmp_pa
     plain_profile = load_profile("loihi2")
     report, sim, sim_early = energy_report(net, inputs, profile="loihi2-kapoho-point")
     baseline, _, _ = energy_report(net, inputs, profile=plain_profile)
-    traffic = report.per_sample["traffic"]
-    assert traffic["between_chips"] == 2.5 and traffic["energy_j"] == pytest.approx(2.5 * 30e-12)
-    assert report.per_sample["energy_j"] == pytest.approx(baseline.per_sample["energy_j"] + 2.5 * 30e-12)
+    traffic = report.per_sample["traffic"]  # cores 2, 3 share a mesh tile (4 cores per tile): no hops
+    assert traffic["between_chips"] == 1.5 and traffic["hops_ew"] == 0
+    assert traffic["energy_j"] == pytest.approx(1.5 * 30e-12)
+    assert report.per_sample["energy_j"] == pytest.approx(baseline.per_sample["energy_j"] + 1.5 * 30e-12)
     assert sum(l["energy_j"] for l in report.layers) == pytest.approx(report.per_sample["energy_j"])
-    assert report.latency["seconds_breakdown"]["traffic_s"] == pytest.approx(2.5 * 41e-9)
+    assert report.latency["seconds_breakdown"]["traffic_s"] == pytest.approx(1.5 * 41e-9)
     page = Path(write_html(report, sim, sim_early, net, str(tmp_path / "r.html"))).read_text()
-    assert 'id="core-map"' in page and "chip 1" in page and "core 2: fc2" in page
+    assert 'id="core-map"' in page and "chip 1" in page and "core 3: fc2" in page
 
 
 @settings(max_examples=40, deadline=None)

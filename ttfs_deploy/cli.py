@@ -192,7 +192,8 @@ def compile_cmd(model, target, chips, output, float_nir, json_path, data_name, d
         console.print("per-core use, largest (mean) share of each limit: " + ", ".join(
             f"{key.replace('_', ' ')} {max(c['shares'][key] for c in rep.cores):.0%} "
             f"({sum(c['shares'][key] for c in rep.cores) / len(rep.cores):.0%})" for key in rep.cores[0]["shares"])
-            + f"; {rep.chips_used} of {rep.chips_available} chip(s); tile = largest block (C x H x W or N)")
+            + f"; {rep.chips_used} of {rep.chips_available} chip(s), {rep.interchip_routes:,} routes between chips "
+            "(at most that many spikes cross chips per inference); tile = largest block (C x H x W or N)")
     if accuracy:
         console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
                       f"integer (eventsim) {accuracy['integer']:.4f}")

@@ -29,6 +29,7 @@ class CompileReport:
     chips_available: int = 1
     limits: Dict[str, int] = field(default_factory=dict)
     cores: List[Dict[str, Any]] = field(default_factory=list)
+    interchip_routes: int = 0
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -89,4 +90,4 @@ def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> Comp
                  **{k: getattr(u, k) for k in LIMIT_KEYS},
                  "shares": u.shares(limits) if limits else {}} for u in usage]
     return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {},
-                         limits.get("chips", 1), limits, per_core)
+                         limits.get("chips", 1), limits, per_core, int(net.metadata.get("interchip_routes", 0)))

@@ -28,11 +28,13 @@ axons in total (fewer duplicated input spikes). A dense layer fills consecutive 
 range while it fits (the fewest ranges), then evens out their sizes when that still fits.
 Distinct destination cores are checked afterwards (they never bind on the shipped profiles).
 
-**Placement.** Tiles go on cores in layer order, filling one chip after the other (core ``k`` is
-on chip ``k // cores_per_chip``): consecutive layers sit together, so a feed-forward chain sends
-spikes between chips only where it crosses a chip boundary. A tile shares the previous core
-when that core holds no tile of its own layer and the sums stay within every limit (small late
-layers pack together).
+**Placement.** Tiles go on cores in layer order; a tile shares the previous core when that core
+holds no tile of its own layer and the sums stay within every limit (small late layers pack
+together). The sequence of cores is then cut into runs, one run per chip (core ``k`` is on chip
+``k // cores_per_chip``; a chip may keep cores free): consecutive layers sit together, and the
+cuts are placed where the fewest (neuron, destination core) routes cross them (dynamic
+programming). A fire-once neuron spikes at most once per inference, so the crossing routes
+(``interchip_routes`` in the compile report) bound the spikes that travel between chips.
 
 **Refusals** (one line, naming layer, limit and figure): one neuron over a limit (fan-in over
 the input axons, its synapses over the memory, its destination cores over the output axons),
@@ -422,17 +424,81 @@ def tile_layers(net: IntNetwork, limits: Dict[str, Any], target: str) -> List[La
     return tilings
 
 
-def assign_cores(tilings: Iterable[LayerTiling], limits: Dict[str, Any]) -> List[CoreUsage]:
-    """Put tiles on cores in layer order, chip after chip; a tile joins the previous core when it fits."""
-    per_chip = int(limits["cores_per_chip"])
+def pack_cores(tilings: Iterable[LayerTiling], limits: Dict[str, Any]) -> List[CoreUsage]:
+    """Put tiles on cores in layer order; a tile joins the previous core when it fits. Cores are
+    numbered by position here; :func:`assign_chips` gives them their chips and final numbers."""
     cores: List[CoreUsage] = []
     for tiling in tilings:
         for tile in tiling.tiles:
             if not cores or not cores[-1].fits(tile, limits):
-                cores.append(CoreUsage(len(cores), len(cores) // per_chip))
+                cores.append(CoreUsage(len(cores), 0))
             cores[-1].add(tile)
-            tile.core, tile.chip = cores[-1].core, cores[-1].chip
+            tile.core = cores[-1].core
     return cores
+
+
+def core_routes(net: IntNetwork, tilings: Sequence[LayerTiling], n_cores: int) -> np.ndarray:
+    """``(n_cores, n_cores)`` (neuron, destination core) routes between packed cores: with
+    fire-once neurons, the most spikes per inference that can travel from one core to another."""
+    routes = np.zeros((n_cores, n_cores))
+    for l in range(len(tilings) - 1):
+        src, dst = net.layers[l], net.layers[l + 1]
+        for b in tilings[l + 1].tiles:
+            reads = input_mask(dst, b.start, b.stop).reshape(src.output_shape)
+            for a in tilings[l].tiles:
+                routes[a.core, b.core] += reads[tuple(slice(x, y) for x, y in zip(a.start, a.stop))].sum()
+    return routes
+
+
+def chip_segments(routes: np.ndarray, per_chip: int, chips: int) -> Tuple[List[int], float]:
+    """Cut the core sequence into at most ``chips`` runs of at most ``per_chip`` cores so that the
+    fewest routes join cores of different runs (dynamic programming: a new run ``[j, i)`` adds
+    the routes between it and the cores before ``j``; ties: fewer chips). Returns (the first
+    position of each run, routes between chips)."""
+    n = len(routes)
+    both = routes + routes.T
+    prefix = np.zeros((n + 1, n + 1))
+    prefix[1:, 1:] = both.cumsum(0).cumsum(1)  # prefix[x, y]: routes between positions < x and < y
+    diag = np.diag(prefix)
+    cost = np.full((chips + 1, n + 1), np.inf)
+    back = np.zeros((chips + 1, n + 1), np.int64)
+    cost[0, 0] = 0.0
+    for k in range(1, min(chips, n) + 1):
+        for i in range(1, n + 1):
+            j = np.arange(max(0, i - per_chip), i)
+            total = cost[k - 1, j] + prefix[j, i] - diag[j]  # routes between [0, j) and [j, i)
+            best = int(np.argmin(total))
+            cost[k, i], back[k, i] = total[best], j[best]
+    best = cost[:, n].min()
+    k = int(np.flatnonzero(cost[:, n] <= best + 1e-9)[0])
+    starts, i = [], n
+    while k > 0:
+        i = int(back[k, i])
+        starts.append(i)
+        k -= 1
+    return starts[::-1], float(best)
+
+
+def assign_chips(net: IntNetwork, tilings: Sequence[LayerTiling], cores: List[CoreUsage],
+                 limits: Dict[str, Any]) -> int:
+    """Give the packed cores their chips (one run of consecutive cores per chip, runs chosen by
+    :func:`chip_segments`) and their numbers (``chip x cores_per_chip + place on the chip``);
+    returns the routes that cross chips (0 on one chip)."""
+    per_chip, chips = int(limits["cores_per_chip"]), int(limits["chips"])
+    if len(cores) <= per_chip:
+        starts, crossing = [0], 0.0
+    else:
+        starts, crossing = chip_segments(core_routes(net, tilings, len(cores)), per_chip, chips)
+    number = {}
+    for chip, (lo, hi) in enumerate(zip(starts, [*starts[1:], len(cores)])):
+        for position in range(lo, hi):
+            number[position] = chip * per_chip + position - lo
+            cores[position].core, cores[position].chip = number[position], chip
+    for tiling in tilings:
+        for tile in tiling.tiles:
+            tile.core = number[tile.core]
+            tile.chip = tile.core // per_chip
+    return int(round(crossing))
 
 
 def place(net: IntNetwork, profile: HardwareProfile) -> List[Dict[str, Any]]:
@@ -443,12 +509,13 @@ def place(net: IntNetwork, profile: HardwareProfile) -> List[Dict[str, Any]]:
     """
     limits = {"output_axons_per_core": profile.limits["input_axons_per_core"], **profile.limits}
     tilings = tile_layers(net, limits, profile.name)
-    cores = assign_cores(tilings, limits)
+    cores = pack_cores(tilings, limits)
     chips, per_chip = int(limits["chips"]), int(limits["cores_per_chip"])
     if len(cores) > chips * per_chip:
         need = math.ceil(len(cores) / per_chip)
         raise TTFSError(f"network needs {len(cores)} cores but {profile.name} has {chips * per_chip} "
                         f"({chips} chip(s) x {per_chip})",
                         f"use --chips {need} or more, a profile with more chips, or a smaller network")
+    net.metadata["interchip_routes"] = assign_chips(net, tilings, cores, limits)
     net.metadata.update({f"limit_{key}": int(limits[key]) for key in ("cores_per_chip", "chips", *LIMIT_KEYS.values())})
     return [tiling.to_dict() for tiling in tilings]
