@@ -13,6 +13,8 @@ images). The VGG (``64C3-128C3-AP2-256C3-256C3-AP2-512C3-512C3-AP2-512C3-512C3-A
 3x32x32, latency input, random weights) has no data here, so no traffic. ``--axons N`` replaces
 the target's input axons per core: a hypothetical profile, used only to time the placer on the
 whole VGG while one-neuron fan-ins above 4,096 are refused (fan-in splitting is separate work).
+``--cores-per-chip N`` (also hypothetical) spreads a shipped model over several chips so that
+its inter-chip spikes can be counted from real spike data.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def sequential_fill(net, profile) -> int:
     return int(routes[chip[:, None] != chip[None, :]].sum())
 
 
-def one(model: str, target: str, axons: int, samples: int) -> dict:
+def one(model: str, target: str, axons: int, samples: int, cores_per_chip: int = 0) -> dict:
     """Compile one case in this process; returns its row."""
     import torch
 
@@ -61,13 +63,16 @@ def one(model: str, target: str, axons: int, samples: int) -> dict:
     profile = load_profile(target)
     if axons:
         profile.limits["input_axons_per_core"] = axons
+    if cores_per_chip:
+        profile.limits["cores_per_chip"] = cores_per_chip
     if model == "vgg":
         torch.manual_seed(0)
         net_model, dataset = TTFSNet(ModelConfig(VGG, (3, 32, 32), 10, T=16, encoder="latency")), None
     else:
         net_model, meta = load_checkpoint(str(ROOT / "examples" / "models" / f"{model}.pt"))
         dataset = meta.get("dataset")
-    row = {"model": model, "target": target, "input_axons_per_core": int(profile.limits["input_axons_per_core"])}
+    row = {"model": model, "target": target, "input_axons_per_core": int(profile.limits["input_axons_per_core"]),
+           "cores_per_chip": int(profile.limits["cores_per_chip"])}
     start = time.perf_counter()
     try:
         _, net = compile_model(net_model, profile)
@@ -105,17 +110,20 @@ def main() -> None:
     parser.add_argument("--one")
     parser.add_argument("--target", default="loihi2")
     parser.add_argument("--axons", type=int, default=0)
+    parser.add_argument("--cores-per-chip", type=int, default=0)
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--json")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.target, args.axons, args.samples)))
+        print(json.dumps(one(args.one, args.target, args.axons, args.samples, args.cores_per_chip)))
         return
-    cases = [(m, t, 0) for m in [*MODELS, "vgg"] for t in TARGETS] + [("vgg", "loihi2-kapoho-point", 18432)]
+    cases = [(m, t, 0, 0) for m in [*MODELS, "vgg"] for t in TARGETS] + [
+        ("vgg", "loihi2-kapoho-point", 18432, 0), ("fashion_mnist_latency", "loihi2-kapoho-point", 0, 4)]
     rows = []
-    for model, target, axons in cases:
+    for model, target, axons, per_chip in cases:
         out = subprocess.run([sys.executable, __file__, "--one", model, "--target", target, "--axons", str(axons),
-                              "--samples", str(args.samples)], check=True, capture_output=True, text=True).stdout
+                              "--cores-per-chip", str(per_chip), "--samples", str(args.samples)],
+                             check=True, capture_output=True, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
     if args.json:

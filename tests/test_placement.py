@@ -231,3 +231,15 @@ def test_conv_connections_from_geometry_equal_the_materialized_count(c_in, c_out
     layer = IntLayer("c", "conv", np.ones((c_out, c_in, k, k), np.int64), 0, np.zeros(c_out, np.int64),
                      np.zeros(c_out, np.int64), 1, (c_in, hw, hw), 1, stride=(stride, stride), padding=(pad, pad))
     assert connections(layer) == conv_matrix(layer.weight, layer.input_shape, layer.stride, layer.padding).nnz
+
+
+def test_cli_refuses_a_network_that_cannot_fit_with_one_line_and_no_file(tmp_path):
+    model = next(m for m in MODELS if m.stem == "digits")
+    small = tmp_path / "small.toml"
+    small.write_text('name = "small"\nextends = "loihi2"\n[limits]\ninput_axons_per_core = 16\n')
+    out = tmp_path / "m.nir"
+    res = CliRunner().invoke(cli, ["compile", str(model), "--target", str(small), "-o", str(out)])
+    assert res.exit_code == 1 and not out.exists()
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: layer ")
+    assert "one neuron's fan-in is" in lines[0] and "over the 16 input axons per core of small" in lines[0]
