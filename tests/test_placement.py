@@ -218,6 +218,7 @@ def test_energy_report_charges_chip_crossings_and_html_draws_the_core_map(tmp_pa
     assert report.latency["seconds_breakdown"]["traffic_s"] == pytest.approx(1.5 * 41e-9)
     page = Path(write_html(report, sim, sim_early, net, str(tmp_path / "r.html"))).read_text()
     assert 'id="core-map"' in page and "chip 1" in page and "core 3: fc2" in page
+    assert "Spike messages per inference: 1.5 between chips" in page
 
 
 @settings(max_examples=40, deadline=None)

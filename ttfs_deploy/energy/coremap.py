@@ -8,7 +8,7 @@ holding tiles of several layers takes the colour of the first and a dot. Unused 
 from __future__ import annotations
 
 import html
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from ttfs_deploy.compile.placement import core_limits, core_usage
 from ttfs_deploy.ir.network import IntNetwork
@@ -25,8 +25,9 @@ def _cell(core: int, per_tile: int, tiles_x: int) -> tuple:
     return (tile % tiles_x) * 2 + slot % 2, (tile // tiles_x) * 2 + slot // 2
 
 
-def core_map_section(net: IntNetwork) -> str:
-    """``<h2>`` + SVG + legend; empty when the network has no tiled placement."""
+def core_map_section(net: IntNetwork, traffic: Optional[Dict[str, float]] = None) -> str:
+    """``<h2>`` + SVG + legend (+ the spike traffic per inference of an energy report's
+    ``per_sample.traffic``); empty when the network has no tiled placement."""
     usage = core_usage(net.placement) if net.placement and all("tiles" in e for e in net.placement) else []
     if not usage:
         return ""
@@ -58,6 +59,11 @@ def core_map_section(net: IntNetwork) -> str:
                 parts.append(f'<circle cx="{x + CELL / 2 - 0.5}" cy="{y + CELL / 2 - 0.5}" r="2" fill="white"/>')
     parts.append("</svg>")
     legend = " ".join(f'<span style="color:{c}">&#9632;</span> {html.escape(name)}' for name, c in colour.items())
+    moved = "" if not traffic else (
+        f'<p id="traffic">Spike messages per inference: {traffic["between_chips"]:,.1f} between chips, '
+        f'{traffic["between_cores"]:,.1f} between cores of a chip ({traffic["hops_ew"]:,.1f} east-west and '
+        f'{traffic["hops_ns"]:,.1f} north-south tile hops), {traffic["within_core"]:,.1f} within a core; '
+        f'{traffic["energy_j"]:.3g} J (see docs/energy.md).</p>')
     return (f'<h2>Chip and core map</h2><p>{len(usage)} cores on {len(chips)} chip(s); Loihi mesh '
             f'layout (4 cores per tile, 8 tiles per row); a dot marks a core shared by several layers.</p>'
-            + "".join(parts) + f'<p id="core-map-legend">{legend}</p>')
+            + "".join(parts) + f'<p id="core-map-legend">{legend}</p>' + moved)

@@ -268,7 +268,7 @@ def render_html(report: EnergyReport, sim: SimResult, sim_early: SimResult, net:
          fmt_si(lat.get("seconds_per_inference_estimate_early_exit"), "s")],
     ], table_id="table-latency"))
 
-    parts.append(core_map_section(net))
+    parts.append(core_map_section(net, report.per_sample.get("traffic")))
     parts.append("<h2>Plots</h2>")
     figures = [
         ("plot-first-spike-hist", plot_first_spike_hist(sim, net),
