@@ -138,14 +138,15 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
 
 @cli.command(name="compile")
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("--target", required=True, help="loihi | loihi2 | PROFILE.toml")
+@click.option("--target", required=True, help="loihi | loihi2 | loihi2-kapoho-point | PROFILE.toml")
+@click.option("--chips", type=click.IntRange(1), help="override the target's chip count")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="MODEL.nir (default: next to MODEL)")
 @click.option("--float-nir", type=click.Path(dir_okay=False), help="also write the folded float graph")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the compile report")
 @click.option("--data", "data_name", help="measure float vs integer accuracy on this data set's test split")
 @click.option("--data-dir", type=click.Path(file_okay=False))
 @click.option("--samples", type=click.IntRange(1), help="test samples for the accuracy check")
-def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir, samples) -> None:
+def compile_cmd(model, target, chips, output, float_nir, json_path, data_name, data_dir, samples) -> None:
     """Fold, quantize, map time steps and place MODEL.pt for a target; write a NIR file."""
     from pathlib import Path
 
@@ -155,6 +156,8 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
     from ttfs_deploy.model.checkpoint import load_checkpoint
 
     profile = load_profile(target)
+    if chips:
+        profile.limits["chips"] = chips
     net_model, meta = load_checkpoint(model)
     floatnet, net = compile_model(net_model, profile)
     if meta.get("dataset"):

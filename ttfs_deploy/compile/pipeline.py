@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ttfs_deploy.compile.fold import fold_model
-from ttfs_deploy.compile.placement import place
+from ttfs_deploy.compile.placement import LIMIT_KEYS, core_limits, core_usage, place
 from ttfs_deploy.compile.quantize import quantize_network
 from ttfs_deploy.data.encoders import SPIKE_CODES
 from ttfs_deploy.errors import TTFSError
@@ -40,10 +40,15 @@ class CompileLayer:
     v_limit: int
     max_step_input: int
     provenance: str = ""
+    chips: List[int] = field(default_factory=list)
+    grid: Optional[List[int]] = None
+    tile_shape: Optional[List[int]] = None
+    memory_bytes: Optional[int] = None
 
     def cells(self) -> List[str]:
         """The row of :meth:`CompileReport.table`."""
-        return [self.name, f"{self.neurons:,}", f"{self.synapses:,}", str(self.cores), str(self.weight_bits),
+        return [self.name, f"{self.neurons:,}", f"{self.synapses:,}", str(self.cores),
+                "x".join(str(d) for d in self.tile_shape or []), str(self.weight_bits),
                 str(self.weight_exp), str(self.vth), str(self.hop_delay), f"{self.quant_error:.1%}",
                 f"{self.max_abs_v / self.v_limit:.0%}", self.binding_constraint]
 
@@ -59,18 +64,28 @@ class CompileReport:
     chips_used: int
     layers: List[CompileLayer] = field(default_factory=list)
     accuracy: Dict[str, float] = field(default_factory=dict)
+    chips_available: int = 1
+    limits: Dict[str, int] = field(default_factory=dict)
+    cores: List[Dict[str, Any]] = field(default_factory=list)
+    interchip_routes: int = 0
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
     def table(self, title: str = "") -> RowTable:
         """Per-layer placement and quantization, the ``compile`` command's table."""
-        header = ["layer", "neurons", "synapses", "cores", "w bits", "w exp", "vth", "delay", "q err", "worst |v|",
-                  "bound by"]
-        return RowTable(title, header, [layer.cells() for layer in self.layers], left=(0, len(header) - 1),
-                        note="worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit "
-                             "limit; q err: relative RMS weight error; "
-                             + ", ".join(f"{l.name} = {l.provenance}" for l in self.layers))
+        header = ["layer", "neurons", "synapses", "cores", "tile", "w bits", "w exp", "vth", "delay", "q err",
+                  "worst |v|", "bound by"]
+        note = ("worst |v|: largest membrane any input pattern can reach, as a share of the 24-bit limit; "
+                "q err: relative RMS weight error; tile = largest block (C x H x W or N); "
+                + ", ".join(f"{l.name} = {l.provenance}" for l in self.layers))
+        if self.cores:
+            note += ("\nper-core use, largest (mean) share of each limit: " + ", ".join(
+                f"{key.replace('_', ' ')} {max(c['shares'][key] for c in self.cores):.0%} "
+                f"({sum(c['shares'][key] for c in self.cores) / len(self.cores):.0%})" for key in self.cores[0]["shares"])
+                + f"; {self.chips_used} of {self.chips_available} chip(s), {self.interchip_routes:,} routes between "
+                "chips (at most that many spikes cross chips per inference)")
+        return RowTable(title, header, [layer.cells() for layer in self.layers], left=(0, len(header) - 1), note=note)
 
 
 def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
@@ -104,14 +119,23 @@ def compile_model(model: TTFSNet, profile: HardwareProfile) -> tuple[FloatNetwor
 
 
 def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> CompileReport:
-    """Per-layer summary of a compiled network."""
+    """Per-layer summary of a compiled network, with each core's utilization (``cores[]``: its
+    figures and their ``shares`` of the per-core ``limits``)."""
     layers = []
     for layer, placed in zip(net.layers, net.placement):
         layers.append(CompileLayer(
             layer.name, layer.kind, layer.n_neurons, placed["synapses"], placed["cores"], placed["first_core"],
             placed["fan_in"], layer.info["weight_bits_used"], layer.weight_exp, layer.scale, layer.vth,
             layer.hop_delay, layer.info["quant_error"], layer.info["binding_constraint"], layer.info["max_abs_v"],
-            layer.info["v_limit"], layer.info["max_step_input"], layer.info.get("provenance", "")))
-    cores = sum(p["cores"] for p in net.placement)
+            layer.info["v_limit"], layer.info["max_step_input"], layer.info.get("provenance", ""),
+            placed.get("chips", [placed["chip"]]), placed.get("grid"), placed.get("tile_shape"),
+            placed.get("memory_bytes")))
+    limits = core_limits(net)
+    usage = core_usage(net.placement)
+    cores = len(usage) or sum(p["cores"] for p in net.placement)
     chips = 1 + max((p["chip"] for p in net.placement), default=0)
-    return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {})
+    per_core = [{"core": u.core, "chip": u.chip, "layers": u.layers,
+                 **{k: getattr(u, k) for k in LIMIT_KEYS},
+                 "shares": u.shares(limits) if limits else {}} for u in usage]
+    return CompileReport(net.target, net.T, net.total_steps, cores, chips, layers, accuracy or {},
+                         limits.get("chips", 1), limits, per_core, int(net.metadata.get("interchip_routes", 0)))

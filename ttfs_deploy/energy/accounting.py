@@ -27,6 +27,7 @@ from ttfs_deploy.decision import mean_decision_step
 from ttfs_deploy.energy.ann import MEMORY_MODEL, PRECISIONS, AnnLayer, ann_layers
 from ttfs_deploy.energy.figures import Joules, price, total
 from ttfs_deploy.energy.timing import StaticTerm, TimeModel, static_term, time_model
+from ttfs_deploy.energy.traffic import KINDS, count_traffic, traffic_limits, traffic_seconds
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.io_utils import plain
@@ -57,8 +58,13 @@ TERMS: List[Term] = [
          "E inactive upd"),
     Term("spikes", "spike_out", "spikes out", "spike traffic", "#55A868", "E spikes"),
 ]
-#: terms used only when their counts are given (``extra_counts`` of :func:`account`), e.g. tile hops
-OPTIONAL_TERMS: List[Term] = []
+#: terms used only when their counts are given (``extra_counts`` of :func:`account`; by default the
+#: spike traffic of a tiled placement, :mod:`.traffic`) and the profile prices them
+OPTIONAL_TERMS: List[Term] = [
+    Term("hops_ew", "hop_ew", "tile hops east-west", "spike traffic", "#8172B3", "E hops EW"),
+    Term("hops_ns", "hop_ns", "tile hops north-south", "spike traffic", "#937860", "E hops NS"),
+    Term("between_chips", "chip_crossing", "chip crossings", "spike traffic", "#DA8BC3", "E chip x"),
+]
 STATIC_GROUP = "idle chip (static)"
 COUNT_KEYS = ("syn_ops", "dense_ops", "spikes", "updates_active", "updates_inactive")
 
@@ -213,7 +219,7 @@ def decision_stats(decision: np.ndarray, T: int) -> Dict[str, Any]:
 
 def _terms(profile: HardwareProfile, counts: Dict[str, Any]) -> List[Term]:
     """The terms of this report: the four base terms and the optional ones with counts."""
-    terms = TERMS + [t for t in OPTIONAL_TERMS if t.key in counts]
+    terms = TERMS + [t for t in OPTIONAL_TERMS if t.key in counts and t.price in profile.energy]
     missing = [t.price for t in terms if t.price not in profile.energy]
     if missing:
         raise TTFSError(f"profile {profile.name} has no [energy] {', '.join(missing)}",
@@ -237,9 +243,12 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
             extra_counts: Optional[Sequence[Dict[str, np.ndarray]]] = None) -> EnergyReport:
     """Energy report of ``result`` (counts of ``net`` over some samples) on ``profile``.
 
-    ``extra_counts``: per layer, more ``(B,)`` count arrays for :data:`OPTIONAL_TERMS` (a
-    placement's hop counts, say); their terms join the table, the totals and the plots.
+    ``extra_counts``: per layer, more ``(B,)`` count arrays for :data:`OPTIONAL_TERMS`; their terms
+    join the table, the totals and the plots. By default, the spike traffic of ``net``'s tiled
+    placement (:func:`.traffic.count_traffic`; none for an untiled placement).
     """
+    if extra_counts is None:
+        extra_counts = count_traffic(net, result.spike_times, traffic_limits(net, profile))
     samples = len(result.decision)
     if len(result.counts) != len(net.layers):
         raise TTFSError(f"simulation result has {len(result.counts)} layers but the network has {len(net.layers)}",
@@ -262,7 +271,8 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
     steps_mean = float(run.mean()) if samples else 0.0
     hop = net.layers[-1].hop_delay if net.layers else 0
     target_steps = steps_mean + hop if samples else 0.0
-    timing = time_model([{"syn_ops": r.counts["syn_ops"], "neuron_updates": r.neuron_updates} for r in rows],
+    timing = time_model([{"syn_ops": r.counts["syn_ops"], "neuron_updates": r.neuron_updates,
+                          "traffic_s": traffic_seconds(r.counts, profile.timing)} for r in rows],
                         [r.cores or 1 for r in rows], target_steps, profile.timing)
     chips = len({p.get("chip", 0) for p in net.placement}) if net.placement else 1
     static = static_term(profile.energy, chips, timing.total_s)
@@ -287,7 +297,7 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
                "steps_run_mean": steps_mean, "target_steps_mean": target_steps,
                "seconds_per_inference_estimate": timing.total_s,
                "seconds_breakdown": {"work_s": timing.synaptic_ops_s + timing.neuron_updates_s,
-                                     "barrier_sync_s": timing.barrier_sync_s},
+                                     "barrier_sync_s": timing.barrier_sync_s, "traffic_s": timing.traffic_s},
                "time_model": timing.to_dict()}
     memory_with = {p: tot.ann_with_memory(p) for p in PRECISIONS}
     ann_baseline = {"profile": ann.name, "source": str(ann.energy.get("source", "")), "macs": tot.ann_macs,
@@ -321,9 +331,15 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
         "snn_over_ann_int8_memory_range": cmp_memory["int8"]["range"],
         "note": "SNN = dynamic energy (static power excluded: the ANN table has none)",
     }
+    layer_dicts = [r.to_dict() for r in rows]
+    if extra_counts is not None:  # the traffic block of per_sample and of each layer (docs/energy.md)
+        for row, d in zip([tot, *rows], [per_sample, *layer_dicts]):
+            d["traffic"] = {**{k: row.counts.get(k, 0.0) for k in (*KINDS, "to_host")},
+                            "energy_j": sum(row.energy_by_kind[t.key].point for t in terms if t in OPTIONAL_TERMS),
+                            "seconds": traffic_seconds(row.counts, profile.timing)}
     energy_table = profile.energy
     return EnergyReport(profile.name, str(energy_table.get("source", "")), bool(energy_table.get("assumption", False)),
-                        samples, [r.to_dict() for r in rows], per_sample, ann_baseline, latency, comparison,
+                        samples, layer_dicts, per_sample, ann_baseline, latency, comparison,
                         profile_description=profile.description, rows=rows, total=tot, terms=terms, static=static,
                         time=timing, includes=str(energy_table.get("includes", "")),
                         range_source=str(energy_table.get("range_source", "")))

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 from ttfs_deploy.backends.result import BackendResult
 from ttfs_deploy.energy.accounting import EnergyReport
 from ttfs_deploy.energy.ann import PRECISIONS
+from ttfs_deploy.energy.coremap import core_map_section
 from ttfs_deploy.energy.figures import Joules
 from ttfs_deploy.energy.report import SUMMARY_LABELS, assumption_text, summary_lines
 from ttfs_deploy.energy.rows import all_tables, fmt_ratio, fmt_si
@@ -249,6 +250,7 @@ def render_html(report: EnergyReport, sim: BackendResult, sim_early: BackendResu
          fmt_si(lat.get("seconds_per_inference_estimate_early_exit"), "s")],
     ], table_id="table-latency")))
 
+    parts.append(core_map_section(net, report.per_sample.get("traffic")))
     parts.append("<h2>Plots</h2>")
     figures = [
         ("plot-first-spike-hist", plot_first_spike_hist(sim, net),

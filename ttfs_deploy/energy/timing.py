@@ -15,7 +15,7 @@ from ttfs_deploy.energy.figures import Joules, price
 
 #: time-model term -> label
 TIME_LABELS = {"synaptic_ops_s": "synaptic ops", "neuron_updates_s": "neuron updates",
-               "barrier_sync_s": "barrier sync"}
+               "barrier_sync_s": "barrier sync", "traffic_s": "spike traffic"}
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,11 @@ class TimeModel:
     synaptic_ops_s: float
     neuron_updates_s: float
     barrier_sync_s: float
+    traffic_s: float = 0.0
 
     @property
     def total_s(self) -> float:
-        return self.synaptic_ops_s + self.neuron_updates_s + self.barrier_sync_s
+        return self.synaptic_ops_s + self.neuron_updates_s + self.barrier_sync_s + self.traffic_s
 
     @property
     def dominant(self) -> str:
@@ -41,12 +42,14 @@ class TimeModel:
 
 def time_model(layers: Sequence[Mapping[str, float]], cores: Sequence[int], target_steps: float,
                timing: Mapping[str, Any]) -> TimeModel:
-    """``layers``: per-layer mean ``syn_ops`` and ``neuron_updates``; ``cores``: per layer;
-    ``target_steps``: steps the target runs (barriers)."""
+    """``layers``: per-layer mean ``syn_ops``, ``neuron_updates`` and (optional) ``traffic_s``, the
+    seconds its spike messages spend on the mesh and between chips (added serially); ``cores``: per
+    layer; ``target_steps``: steps the target runs (barriers)."""
     t_syn, t_upd = float(timing.get("synaptic_op_s", 0.0)), float(timing.get("neuron_update_s", 0.0))
     syn = sum(l["syn_ops"] * t_syn / max(1, c) for l, c in zip(layers, cores))
     upd = sum(l["neuron_updates"] * t_upd / max(1, c) for l, c in zip(layers, cores))
-    return TimeModel(syn, upd, target_steps * float(timing.get("barrier_sync_s", 0.0)))
+    return TimeModel(syn, upd, target_steps * float(timing.get("barrier_sync_s", 0.0)),
+                     sum(l.get("traffic_s", 0.0) for l in layers))
 
 
 @dataclass(frozen=True)

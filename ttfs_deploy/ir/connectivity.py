@@ -41,9 +41,23 @@ def layer_matrix(layer) -> sp.csr_matrix:
                        tuple(layer.padding))
 
 
+def axis_taps(n_in: int, n_out: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """``(n_out, kernel)`` bool: tap ``j`` of output ``o`` lands on input ``o * stride - padding + j``
+    inside ``[0, n_in)`` (one axis of a convolution; taps in the zero padding are False)."""
+    pos = np.arange(n_out)[:, None] * stride - padding + np.arange(kernel)[None, :]
+    return (pos >= 0) & (pos < n_in)
+
+
 def connections(layer) -> int:
-    """All synapses of the layer, zero weights included (NeuroBench's dense count per step)."""
+    """All synapses of the layer, zero weights included (NeuroBench's dense count per step).
+
+    A convolution's count comes from its geometry, ``C_out x C_in x (row taps) x (column taps)``
+    summed over output positions, without building its matrix."""
     if layer.kind == "dense":
         return int(np.prod(layer.weight.shape))
-    ones = np.ones_like(np.asarray(layer.weight), dtype=np.int8)
-    return int(conv_matrix(ones, tuple(layer.input_shape), tuple(layer.stride), tuple(layer.padding)).nnz)
+    c_out, c_in, kh, kw = layer.weight.shape
+    _, h, w = layer.input_shape
+    _, h_out, w_out = layer.output_shape
+    rows = axis_taps(h, h_out, kh, layer.stride[0], layer.padding[0]).sum()
+    cols = axis_taps(w, w_out, kw, layer.stride[1], layer.padding[1]).sum()
+    return int(c_out) * int(c_in) * int(rows) * int(cols)
