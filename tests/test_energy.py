@@ -131,7 +131,7 @@ def conv_net(seed: int = 0) -> IntNetwork:
     w1[w1 < 0] = 0
     conv = IntLayer("conv", "conv", w1, 0, rng.integers(0, 3, 3), np.zeros(3, np.int64), 8, (1, 6, 6),
                     hop_delay=1, padding=(1, 1))
-    w2 = rng.integers(-3, 6, size=(5, 108))
+    w2 = 2 * rng.integers(-3, 6, size=(5, 108))  # mixed signs: even values, on Lava's 8-bit grid
     fc = IntLayer("fc", "dense", w2, 0, np.array([0, 1, 0, 2, 0]), np.zeros(5, np.int64), 20, (108,), hop_delay=2)
     return IntNetwork((1, 6, 6), 8, "latency", [conv, fc], target="loihi",
                       placement=[{"layer": "conv", "cores": 1}, {"layer": "fc", "cores": 1}])

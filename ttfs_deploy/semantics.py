@@ -33,6 +33,8 @@ BIAS_MANT_MAX = 2 ** 12 - 1          #: 13-bit signed bias mantissa
 BIAS_EXP_MAX = 7                     #: 3-bit bias exponent
 INPUT_MAX = 2 ** 17 - 1              #: per-step synaptic input: a << 6 must fit the 24-bit u
 WEIGHT_MIN, WEIGHT_MAX = -256, 255   #: 8-bit weight mantissa with sign (Lava clip range)
+WEIGHT_EXP_MAX = 7                   #: Dense weight exponent 0..7 (the compiler never emits < 0)
+T_MAX = 1024                         #: longest reference window (steps) the toolchain accepts
 
 Array = Any  # numpy.ndarray or torch.Tensor of integers
 
