@@ -169,21 +169,21 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
     state_path = output + ".last.pt"
     inputs = [data_name, state_path if resume else None]
     side_files = {"the resume state": None if resume else state_path, "the training log": output + ".log.jsonl"}
-    train_data = load_dataset(data_name, "train", data_dir)
-    test_data = load_dataset(data_name, "test", data_dir)
-    n_classes = class_count(train_data, test_data)
-    train_data = train_data.head(limit)
-    if augment_shift >= min(train_data.input_shape[1:]):
-        raise TTFSError(f"--augment-shift {augment_shift} is not smaller than the {train_data.input_shape[1:]} images",
-                        "use a shift of a few pixels")
-    arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
-    encoder = encoder or DEFAULT_ENCODER.get(data_name, "latency")
-    config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
-                         norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
-                      augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
-    meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
     with command_outputs({"-o": output}, inputs, progress=side_files):
+        train_data = load_dataset(data_name, "train", data_dir)
+        test_data = load_dataset(data_name, "test", data_dir)
+        n_classes = class_count(train_data, test_data)
+        train_data = train_data.head(limit)
+        if augment_shift >= min(train_data.input_shape[1:]):
+            raise TTFSError(f"--augment-shift {augment_shift} is not smaller than the {train_data.input_shape[1:]} images",
+                            "use a shift of a few pixels")
+        arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
+        encoder = encoder or DEFAULT_ENCODER.get(data_name, "latency")
+        config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
+                             norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
+        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
+                          augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
+        meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
         record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
                        on_epoch=lambda r: console.print(
                            f"epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
@@ -211,7 +211,7 @@ def compile_cmd(model, target, output, float_nir, json_path, data_name, data_dir
     from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, write_graph
     from ttfs_deploy.model.checkpoint import load_checkpoint
 
-    output = output or str(Path(model).with_suffix(".nir"))
+    output = output if output is not None else str(Path(model).with_suffix(".nir"))
     with command_outputs({"-o": output, "--float-nir": float_nir, "--json": json_path}, [model, target, data_name]):
         profile = load_profile(target)
         net_model, meta = load_checkpoint(model)
@@ -326,12 +326,15 @@ def energy(model, profile, data_name, data_dir, samples, json_path, md_path, htm
     from ttfs_deploy.energy import report as energy_report_mod
     from ttfs_deploy.ir.nir_io import read_int
 
+    from ttfs_deploy.hw.profile import load_profile
+
     with command_outputs({"--json": json_path, "--md": md_path, "--html": html_path}, [model, data_name, profile]):
+        hardware = load_profile(profile)
         net = read_int(model)
         data = _dataset(data_name, net, data_dir, samples)
         check_compatible(net, data)
         times = chip_input_times(net, data.x)
-        rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, profile)
+        rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, hardware)
         console.print(energy_report_mod.render_table(rep))
         if json_path:
             _write_json(json_path, energy_report_mod.to_json(rep))

@@ -88,25 +88,32 @@ def _identity(path: str) -> Tuple[Any, ...]:
         return ("path", os.path.realpath(path))
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long, a loop of links: nothing there to write over
+        return False
+
+
 def _check_writable(option: str, path: str) -> None:
     """Raise unless ``path`` can be created or replaced by :func:`atomic_path`."""
     target = Path(path)
-    if target.is_dir() or path.endswith(os.sep):
-        raise TTFSError(f"{option} {path} is a folder", "give a file name")
-    if target.exists() and not target.is_file():
-        raise TTFSError(f"{option} {path} exists and is not a regular file", "give another file name")
     folder = target.parent
-    while not folder.exists():
+    while not _exists(folder):
         folder = folder.parent
-    if not folder.is_dir():
-        raise TTFSError(f"cannot write {option} {path}: {folder} is a file, not a folder", "choose another path")
     try:
         limit = os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError):
         limit = 255
-    names = [part for part in target.relative_to(folder).parts]
+    names = list(target.relative_to(folder).parts) if target != folder else []
     if any(len(os.fsencode(name)) + 14 > limit for name in names):  # 14: the temp file's ".", ".XXXXXXXX.tmp"
         raise TTFSError(f"cannot write {option} {path}: a name is longer than {limit - 14} bytes", "use a shorter name")
+    if not names or target.is_dir() or path.endswith(os.sep):
+        raise TTFSError(f"{option} {path} is a folder", "give a file name")
+    if target.exists() and not target.is_file():
+        raise TTFSError(f"{option} {path} exists and is not a regular file", "give another file name")
+    if not folder.is_dir():
+        raise TTFSError(f"cannot write {option} {path}: {folder} is a file, not a folder", "choose another path")
     try:
         probe = _temp_in(folder / names[0])
         os.unlink(probe)
