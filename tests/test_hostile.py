@@ -219,6 +219,9 @@ CASES = [
     Case("energy --html MODEL.nir", lambda b, d: [*ENERGY, "--html", "model.nir"], "--html model.nir is the input"),
     Case("run --json MODEL.nir", lambda b, d: [*RUN, "--json", "model.nir"], "--json model.nir is the input"),
     Case("run --json DATA.npz", lambda b, d: [*RUN, "--json", "data.npz"], "--json data.npz is the input"),
+    Case("run --json = the data set the NIR file names", lambda b, d: [
+        "run", tampered_nir(b, d, lambda n: n.metadata.__setitem__("dataset", "data.npz")), "--json", "data.npz"],
+         "the input data.npz is also an output"),
     Case("compile --json = -o", lambda b, d: ["compile", "model.pt", "--target", "loihi2", "-o", "m.nir",
                                               "--json", "m.nir"], "are the same file"),
     Case("compile --float-nir = -o", lambda b, d: ["compile", "model.pt", "--target", "loihi2", "-o", "m.nir",
@@ -268,6 +271,8 @@ CASES = [
         b, d, lambda n: setattr(n.layers[1], "hop_delay", 7)), ENERGY), "hop_delay 7"),
     Case("run: weight_exp 99", with_nir(lambda b, d: tampered_nir(
         b, d, lambda n: setattr(n.layers[0], "weight_exp", 99)), RUN), "weight_exp 99 outside"),
+    Case("energy: placement without cores", with_nir(lambda b, d: tampered_nir(
+        b, d, lambda n: setattr(n, "placement", [{"layer": "fc1"}])), ENERGY), "placement must list"),
     Case("run: HDF5 external link", with_nir(external_link_nir, RUN), "ExternalLink .* refused"),
     Case("energy: HDF5 external storage", with_nir(external_storage_nir, ENERGY), "outside the file"),
     Case("run: random bytes as NIR", with_nir(lambda b, d: ((d / "x.nir").write_bytes(os.urandom(300)), "x.nir")[1],

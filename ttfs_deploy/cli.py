@@ -100,10 +100,12 @@ def _write_json(path: Optional[str], data: dict) -> None:
 
 def _dataset(name: Optional[str], net, data_dir: Optional[str], samples: Optional[int], split: str = "test"):
     from ttfs_deploy.data.datasets import load_dataset
+    from ttfs_deploy.io_utils import check_input
 
     name = name or net.metadata.get("dataset")
     if not name:
         raise TTFSError("the model does not record its data set", "pass --data")
+    check_input(str(name))
     return load_dataset(str(name), split, data_dir).head(samples)
 
 

@@ -79,6 +79,15 @@ def current(path: str) -> str:
     return staged[-1] if staged else path
 
 
+def check_input(path: str) -> None:
+    """Raise if ``path``, an input found only while the command runs (the data set a NIR file
+    names), is one of the command's outputs."""
+    stage = _STAGE.get()
+    if stage is not None and os.path.realpath(path) in stage.declared:
+        raise TTFSError(f"the input {path} is also an output of this command; writing it would destroy it",
+                        "choose another output path")
+
+
 def _identity(path: str) -> Tuple[Any, ...]:
     """What makes two paths the same file: device and inode when it exists, else the real path."""
     try:

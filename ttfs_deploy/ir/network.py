@@ -234,10 +234,6 @@ class IntNetwork:
                    f"{where} has hop_delay {layer.hop_delay} but the target delays layer {index + 1} by exactly "
                    f"{self.hop_delay(index)} steps (one per Dense/Conv hop)")
             shape = layer.output_shape
-        _check(isinstance(self.placement, list) and all(
-            isinstance(p, dict) and isinstance(p.get("layer"), str) and isinstance(p.get("cores"), int)
-            and p["cores"] >= 1 for p in self.placement),
-            "placement must list, per layer, a table with its name and cores (an integer >= 1)")
 
     @property
     def n_inputs(self) -> int:

@@ -320,7 +320,11 @@ def _int_network(graph: nir.NIRGraph) -> IntNetwork:
         layers.append(_int_layer(name, synapse, neuron, shape))
         shape = layers[-1].output_shape
     meta = graph.metadata
+    placement = _json(meta.get("placement"), "[]", list, "placement")
+    if not all(isinstance(p, dict) and isinstance(p.get("layer"), str) and type(p.get("cores")) is int
+               and p["cores"] >= 1 for p in placement):
+        raise TTFSError("placement must list, per layer, a table with its name and cores (an integer >= 1)",
+                        "re-create the file with `ttfs-deploy compile`")
     return IntNetwork(host.output_shape if host else input_shape, T, encoder, layers,
-                      target=str(meta.get("target", "")),
-                      placement=_json(meta.get("placement"), "[]", list, "placement"),
+                      target=str(meta.get("target", "")), placement=placement,
                       metadata=_json(meta.get("extra"), "{}", dict, "extra metadata"), host=host)
