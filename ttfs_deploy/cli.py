@@ -326,9 +326,8 @@ def energy(model, profile, data_name, data_dir, samples, json_path, md_path, htm
     from ttfs_deploy.backends.host import chip_input_times
     from ttfs_deploy.backends.run import check_compatible
     from ttfs_deploy.energy import report as energy_report_mod
-    from ttfs_deploy.ir.nir_io import read_int
-
     from ttfs_deploy.hw.profile import load_profile
+    from ttfs_deploy.ir.nir_io import read_int
 
     with command_outputs({"--json": json_path, "--md": md_path, "--html": html_path}, [model, data_name, profile]):
         hardware = load_profile(profile)
