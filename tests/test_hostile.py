@@ -202,6 +202,31 @@ class Case(NamedTuple):
     code: int = 1
 
 
+def _set(obj, attr: str, value) -> Callable:
+    return lambda net: setattr(obj(net), attr, value)
+
+
+def _item(array: str, index, value) -> Callable:
+    return lambda net: getattr(net.layers[0], array).__setitem__(index, value)
+
+
+#: deployable networks with one field out of range: run, verify and energy must all refuse them
+TAMPERED = {
+    "T = 1e9": (_set(lambda n: n, "T", 10 ** 9), "T must be an integer in 1..1024"),
+    "T = 0": (_set(lambda n: n, "T", 0), "T must be"),
+    "T = -3": (_set(lambda n: n, "T", -3), "T must be"),
+    "weight beyond 8 bits": (_item("weight", (0, 0), 1000), "8-bit weight preparation"),
+    "odd mixed-sign weight": (_item("weight", (0, 0), 3), "8-bit weight preparation"),
+    "vth beyond 17 bits": (_set(lambda n: n.layers[1], "vth", 2 ** 17), "vth 131072 outside"),
+    "negative vth": (_set(lambda n: n.layers[0], "vth", -5), "vth -5 outside"),
+    "bias beyond 13 bits": (_item("bias_mant", 0, 2 ** 13), "bias mantissa outside"),
+    "bias exponent 9": (_item("bias_exp", 0, 9), "bias exponent outside"),
+    "negative hop delay": (_set(lambda n: n.layers[0], "hop_delay", -1), "hop_delay"),
+    "hop delay 7": (_set(lambda n: n.layers[1], "hop_delay", 7), "hop_delay 7"),
+    "weight_exp 99": (_set(lambda n: n.layers[0], "weight_exp", 99), "weight_exp 99 outside"),
+}
+
+
 def with_nir(make: Callable[[Path, Path], str], command: List[str]) -> Callable[[Path, Path], List[str]]:
     return lambda b, d: [command[0], make(b, d), *command[2:]]
 
@@ -246,31 +271,8 @@ CASES = [
     Case("verify: cyclic graph", with_nir(lambda b, d: rewired_nir(b, d, cyclic), VERIFY), "not one chain"),
     Case("run: back edge listed first", with_nir(lambda b, d: rewired_nir(b, d, back_edge_first), RUN),
          "not one chain"),
-    Case("run: T = 1e9", with_nir(lambda b, d: tampered_nir(b, d, lambda n: setattr(n, "T", 10 ** 9)), RUN),
-         "T must be an integer in 1..1024"),
-    Case("energy: T = 1e9", with_nir(lambda b, d: tampered_nir(b, d, lambda n: setattr(n, "T", 10 ** 9)), ENERGY),
-         "T must be"),
-    Case("run: T = 0", with_nir(lambda b, d: tampered_nir(b, d, lambda n: setattr(n, "T", 0)), RUN), "T must be"),
-    Case("energy: T = -3", with_nir(lambda b, d: tampered_nir(b, d, lambda n: setattr(n, "T", -3)), ENERGY),
-         "T must be"),
-    Case("run: weight beyond 8 bits", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: n.layers[0].weight.__setitem__((0, 0), 1000)), RUN), "8-bit weight preparation"),
-    Case("energy: weight beyond 8 bits", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: n.layers[0].weight.__setitem__((0, 0), 1000)), ENERGY), "8-bit weight preparation"),
-    Case("run: vth beyond 17 bits", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: setattr(n.layers[1], "vth", 2 ** 17)), RUN), "vth 131072 outside"),
-    Case("energy: negative vth", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: setattr(n.layers[0], "vth", -5)), ENERGY), "vth -5 outside"),
-    Case("run: bias beyond 13 bits", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: n.layers[0].bias_mant.__setitem__(0, 2 ** 13)), RUN), "bias mantissa outside"),
-    Case("energy: bias exponent 9", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: n.layers[0].bias_exp.__setitem__(0, 9)), ENERGY), "bias exponent outside"),
-    Case("run: negative hop delay", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: setattr(n.layers[0], "hop_delay", -1)), RUN), "hop_delay"),
-    Case("energy: hop delay 7", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: setattr(n.layers[1], "hop_delay", 7)), ENERGY), "hop_delay 7"),
-    Case("run: weight_exp 99", with_nir(lambda b, d: tampered_nir(
-        b, d, lambda n: setattr(n.layers[0], "weight_exp", 99)), RUN), "weight_exp 99 outside"),
+    *[Case(f"{command[0]}: {name}", with_nir(lambda b, d, e=edit: tampered_nir(b, d, e), command), message)
+      for name, (edit, message) in TAMPERED.items() for command in (RUN, VERIFY, ENERGY)],
     Case("energy: placement without cores", with_nir(lambda b, d: tampered_nir(
         b, d, lambda n: setattr(n, "placement", [{"layer": "fc1"}])), ENERGY), "placement must list"),
     Case("run: HDF5 external link", with_nir(external_link_nir, RUN), "ExternalLink .* refused"),
