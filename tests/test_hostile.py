@@ -130,6 +130,14 @@ def external_storage_nir(base: Path, d: Path) -> str:
     return "bad.nir"
 
 
+def huge_nir(base: Path, d: Path) -> str:
+    """A valid graph plus a compressed all-zero array of 2**27 values (a few kB on disk)."""
+    shutil.copy(base / "model.nir", d / "bad.nir")
+    with h5py.File(d / "bad.nir", "a") as fh:
+        fh.create_dataset("bomb", shape=(2 ** 27,), dtype=np.int8, compression="gzip", chunks=(2 ** 20,))
+    return "bad.nir"
+
+
 def model_with(base: Path, d: Path, edit: Callable, name: str = "bad.pt") -> str:
     payload = torch.load(base / "model.pt", weights_only=True)
     edit(payload)
@@ -277,6 +285,7 @@ CASES = [
         b, d, lambda n: setattr(n, "placement", [{"layer": "fc1"}])), ENERGY), "placement must list"),
     Case("run: HDF5 external link", with_nir(external_link_nir, RUN), "ExternalLink .* refused"),
     Case("energy: HDF5 external storage", with_nir(external_storage_nir, ENERGY), "outside the file"),
+    Case("run: decompression bomb in the NIR", with_nir(huge_nir, RUN), "134,217,728 values"),
     Case("run: random bytes as NIR", with_nir(lambda b, d: ((d / "x.nir").write_bytes(os.urandom(300)), "x.nir")[1],
                                               RUN), "not a readable NIR file"),
     Case("run: a model as NIR", with_nir(lambda b, d: "model.pt", RUN), "not a readable NIR file"),

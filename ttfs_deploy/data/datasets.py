@@ -33,7 +33,7 @@ IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-MAX_VALUES = 2 ** 31  #: largest array (elements) a data file may hold
+MAX_VALUES = 2 ** 28  #: largest array (elements) a data file may hold (Fashion-MNIST train: 47 M)
 SYSTEM_DIRS = {"fashion-mnist": "/usr/share/datasets/fashion-mnist", "mnist": "/usr/share/datasets/mnist"}
 
 

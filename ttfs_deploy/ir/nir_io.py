@@ -31,10 +31,11 @@ import numpy as np
 from ttfs_deploy import __version__, semantics
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
-from ttfs_deploy.ir.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork
+from ttfs_deploy.ir.network import MAX_LAYER_SYNAPSES, FloatLayer, FloatNetwork, IntLayer, IntNetwork
 
 FIRE_ONCE_RESET = -(2 ** 40)  #: v_reset of fire-once neurons (membrane units)
 FLOAT_RESET = -1e9
+MAX_DATASET_VALUES = MAX_LAYER_SYNAPSES  #: no array of a deployable graph is larger than one layer's connections
 
 
 def _graph_metadata(kind: str, T: int, encoder: str, extra: Dict[str, Any]) -> Dict[str, Any]:
@@ -166,6 +167,9 @@ def check_self_contained(path: str) -> None:
                     elif isinstance(obj, h5py.Dataset) and (obj.external or obj.is_virtual):
                         raise TTFSError(f"{path} stores {obj.name} outside the file (HDF5 external or virtual "
                                         "storage), refused", "re-compile the model")
+                    elif isinstance(obj, h5py.Dataset) and obj.size > MAX_DATASET_VALUES:
+                        raise TTFSError(f"{path}: {obj.name} holds {obj.size:,} values, more than any network "
+                                        f"ttfs-deploy runs ({MAX_DATASET_VALUES:,})", "re-compile the model")
     except OSError as err:
         raise TTFSError(f"{path} is not a readable NIR file (not HDF5: {_first_line(err)})",
                         "pass a .nir file written by `ttfs-deploy compile`") from None
