@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from html.parser import HTMLParser
@@ -132,7 +133,7 @@ def conv_net(seed: int = 0) -> IntNetwork:
     w1[w1 < 0] = 0
     conv = IntLayer("conv", "conv", w1, 0, rng.integers(0, 3, 3), np.zeros(3, np.int64), 8, (1, 6, 6),
                     hop_delay=1, padding=(1, 1))
-    w2 = rng.integers(-3, 6, size=(5, 108))
+    w2 = 2 * rng.integers(-3, 6, size=(5, 108))  # mixed signs: even values, on Lava's 8-bit grid
     fc = IntLayer("fc", "dense", w2, 0, np.array([0, 1, 0, 2, 0]), np.zeros(5, np.int64), 20, (108,), hop_delay=2)
     return IntNetwork((1, 6, 6), 8, "latency", [conv, fc], target="loihi",
                       placement=[{"layer": "conv", "cores": 1}, {"layer": "fc", "cores": 1}])
@@ -430,7 +431,7 @@ def test_neurobench_metrics_hand_computed():
 
 def test_host_effective_macs_counts_nonzero_inputs_times_fan_out():
     host = FloatLayer("host", "dense", np.array([[1.0, 0.0], [2.0, 3.0]]), np.zeros(2), 1.0, (2,))
-    net = IntNetwork((2,), 4, "direct", tiny_net().layers[1:], host=host)
+    net = IntNetwork((2,), 4, "direct", [dataclasses.replace(tiny_net().layers[1], hop_delay=1)], host=host)
     x = np.array([[0.5, 0.0], [0.2, 0.7]])
     assert host_effective_macs(net, x) == pytest.approx((2 + 3) / 2)    # fan-out: input 0 -> 2, input 1 -> 1
     assert host_effective_macs(net, None) is None

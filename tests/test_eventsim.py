@@ -98,13 +98,13 @@ def conv_stacks(draw):
             break
         w = rng.integers(-64, 64, size=(c_out, shape[0], kh, kw)) * 2
         layer = IntLayer(name, "conv", w, 0, rng.integers(-300, 300, c_out), rng.integers(0, 3, c_out),
-                         int(rng.integers(10, 150)), shape, len(layers), stride=stride, padding=padding)
+                         int(rng.integers(10, 150)), shape, len(layers) + 1, stride=stride, padding=padding)
         layers.append(layer)
         shape = layer.output_shape
     n_in = int(np.prod(shape))
     layers.append(IntLayer("fc", "dense", rng.integers(-128, 128, size=(3, n_in)) * 2, 1,
                            rng.integers(-400, 400, 3), rng.integers(0, 3, 3), int(rng.integers(50, 400)),
-                           (n_in,), len(layers)))
+                           (n_in,), len(layers) + 1))
     T = draw(st.integers(2, 12))
     net = IntNetwork(layers[0].input_shape, T, "latency", layers)
     times = rng.integers(-1, T, size=(draw(st.integers(1, 3)), net.n_inputs))

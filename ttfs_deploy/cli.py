@@ -1,11 +1,14 @@
 """``ttfs-deploy``: the command line. Thin: parse, call the library, print.
 
 Every error a user can cause ends as one line on stderr (``error: <problem>; <fix>``) and a
-non-zero exit code (1; 2 for usage errors, as click does).
+non-zero exit code (1; 2 for usage errors, as click does). Each command checks its outputs before
+it works and keeps all of them or none (:func:`ttfs_deploy.io_utils.command_outputs`).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 from typing import Optional
 
@@ -15,6 +18,9 @@ from rich.table import Table
 
 from ttfs_deploy.backends.registry import BACKENDS
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.io_utils import command_outputs
+from ttfs_deploy.semantics import T_MAX
+from ttfs_deploy.signals import Interrupted
 from ttfs_deploy.tables import print_wide, to_rich
 
 BACKEND_NAMES = list(BACKENDS)
@@ -24,17 +30,62 @@ DATA_HELP = "digits | fashion-mnist | mnist | FILE.npz (default: the data set th
 
 
 class Group(click.Group):
-    """Turns TTFSError into a one-line message and exit code 1."""
+    """Turns every error into a one-line message: TTFSError and OSError exit 1, a signal 128 + its
+    number; anything else is a bug, reported in one line (``TTFS_DEBUG=1`` shows the traceback)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except TTFSError as err:
-            click.echo(f"error: {err}", err=True)
-            sys.exit(1)
+            _fail(str(err), 1)
+        except Interrupted as err:
+            _fail(f"interrupted by {err.name}", 128 + err.signum)
         except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
+            _fail("interrupted", 130)
+        except OSError as err:
+            where = f" ({err.filename})" if err.filename else ""
+            _fail(f"{err.strerror or err}{where}; check the path, free space and permissions", 1)
+        except Exception as err:  # noqa: BLE001 - the promise is one line, never a traceback
+            if os.environ.get("TTFS_DEBUG"):
+                raise
+            first = (str(err).strip().splitlines() or [""])[0][:160]
+            _fail(f"unexpected {type(err).__name__}: {first}; this is a bug: please report it with the "
+                  "command (TTFS_DEBUG=1 prints the traceback)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class FiniteFloat(click.FloatRange):
+    """A ``click.FloatRange`` that also refuses NaN and infinities (usage error, exit 2)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return rv
+
+
+def _device(value: Optional[str]) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N`` that this machine has (default: cuda when available)."""
+    import torch
+
+    if value is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if value == "cpu":
+        return value
+    if value == "cuda" or (value.startswith("cuda:") and value[5:].isdigit()):
+        index = int(value[5:] or 0)
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise TTFSError(f"device {value} is not available on this machine", "use --device cpu")
+        return value
+    raise TTFSError(f"unknown device {value!r}", "use cpu, cuda or cuda:N")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,11 +104,13 @@ def _write_json(path: Optional[str], data: dict) -> None:
 
 def _dataset(name: Optional[str], net, data_dir: Optional[str], samples: Optional[int], split: str = "test"):
     from ttfs_deploy.data.datasets import load_dataset
+    from ttfs_deploy.io_utils import check_input
 
     name = name or net.metadata.get("dataset")
     if not name:
         raise TTFSError("the model does not record its data set", "pass --data")
-    return load_dataset(name, split, data_dir).head(samples)
+    check_input(str(name))
+    return load_dataset(str(name), split, data_dir).head(samples)
 
 
 @cli.command()
@@ -67,10 +120,14 @@ def _dataset(name: Optional[str], net, data_dir: Optional[str], samples: Optiona
 @click.option("--epochs", type=click.IntRange(1), help="override the demo's training epochs")
 def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional[int]) -> None:
     """Train, compile, run (eventsim + Lava), verify and report on the digits data set."""
-    from ttfs_deploy.demo import run_demo
+    from ttfs_deploy.demo import DEMO_FILES, run_demo
 
-    summary = run_demo(out, lava_samples=lava_samples, epochs=epochs, console=console)
-    _write_json(json_path, summary)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise TTFSError(f"--out {out} is a file, not a folder", "give a folder name")
+    files = {f"--out {name}": os.path.join(out, name) for name in DEMO_FILES}
+    with command_outputs({**files, "--json": json_path}):
+        summary = run_demo(out, lava_samples=lava_samples, epochs=epochs, console=console)
+        _write_json(json_path, summary)
     if summary["verify"]["mismatches"]:
         raise TTFSError(f"{summary['verify']['mismatches']} spike-time mismatches between backends",
                         "report this as a bug with demo-out/summary.json")
@@ -80,59 +137,65 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--data", "data_name", required=True, help="digits | fashion-mnist | mnist | FILE.npz")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
 @click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
-@click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
+@click.option("--T", "T", type=click.IntRange(2, T_MAX), default=16, show_default=True, help="time steps")
 @click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
 @click.option("--encoder", type=click.Choice(["latency", "onoff", "direct"]),
               help="input code: latency|onoff spikes, or direct analog current (first layer runs on the host); "
                    "default per data set")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--lr", type=FiniteFloat(0, min_open=True), default=2e-3, show_default=True)
 @click.option("--limit", type=click.IntRange(1), help="use only the first N training samples")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
 @click.option("--init", type=click.Choice(["ettfs", "kaiming"]), default="ettfs", show_default=True)
 @click.option("--norm", type=click.Choice(["ws", "none"]), default="ws", show_default=True,
               help="weight standardization + learnable affine, or none")
 @click.option("--decoder", type=click.Choice(["twd", "count", "first"]), default="twd", show_default=True)
-@click.option("--init-gain", type=float, default=0.02, show_default=True, help="Var(W) = gain * T / fan_in")
-@click.option("--dropout", type=float, default=0.2, show_default=True, help="hidden spike dropout")
-@click.option("--jitter", type=click.IntRange(0), default=1, show_default=True, help="input spike-time jitter (steps)")
+@click.option("--init-gain", type=FiniteFloat(0, min_open=True), default=0.02, show_default=True, help="Var(W) = gain * T / fan_in")
+@click.option("--dropout", type=FiniteFloat(0, 1, max_open=True), default=0.2, show_default=True, help="hidden spike dropout")
+@click.option("--jitter", type=click.IntRange(0, T_MAX), default=1, show_default=True, help="input spike-time jitter (steps)")
 @click.option("--augment-shift", type=click.IntRange(0), default=0, show_default=True,
               help="translate each training image by up to N pixels per epoch (zero fill)")
-@click.option("--weight-decay", type=click.FloatRange(0), default=0.0, show_default=True, help="Adam L2 penalty")
+@click.option("--weight-decay", type=FiniteFloat(0), default=0.0, show_default=True, help="Adam L2 penalty")
 @click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
               help="last N epochs train with weights rounded to the 8-bit grid the compiler uses")
 @click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
-@click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
+@click.option("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
 def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size, lr, limit, seed, init, norm, decoder,
               init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume, device, output) -> None:
     """Train a TTFS network with BPTT (the ETTFS recipe)."""
-    import torch
-
-    from ttfs_deploy.data.datasets import load_dataset
+    from ttfs_deploy.data.datasets import class_count, load_dataset
     from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
     from ttfs_deploy.decision import format_decision_step
     from ttfs_deploy.model.network import ModelConfig
     from ttfs_deploy.train.bptt import TrainConfig, train
 
-    train_data = load_dataset(data_name, "train", data_dir).head(limit)
-    test_data = load_dataset(data_name, "test", data_dir)
-    n_classes = int(max(train_data.y.max(), test_data.y.max())) + 1
-    arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
-    encoder = encoder or DEFAULT_ENCODER.get(data_name, "latency")
-    config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
-                         norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
-                      augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
-    meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
-    record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
-                   on_epoch=lambda r: console.print(
-                       f"epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
-                       f"test {r['test_accuracy']:.4f} "
-                       f"decision step {format_decision_step(r['latency_steps_mean'])} "
-                       f"({r['samples_per_second']:.0f} samples/s)"))
+    device = _device(device)
+    state_path = output + ".last.pt"
+    inputs = [data_name, state_path if resume else None]
+    side_files = {"the resume state": None if resume else state_path, "the training log": output + ".log.jsonl"}
+    with command_outputs({"-o": output}, inputs, progress=side_files):
+        train_data = load_dataset(data_name, "train", data_dir)
+        test_data = load_dataset(data_name, "test", data_dir)
+        n_classes = class_count(train_data, test_data)
+        train_data = train_data.head(limit)
+        if augment_shift >= min(train_data.input_shape[1:]):
+            raise TTFSError(f"--augment-shift {augment_shift} is not smaller than the {train_data.input_shape[1:]} images",
+                            "use a shift of a few pixels")
+        arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
+        encoder = encoder or DEFAULT_ENCODER.get(data_name, "latency")
+        config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
+                             norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
+        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
+                          augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
+        meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
+        record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
+                       on_epoch=lambda r: console.print(
+                           f"epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
+                           f"test {r['test_accuracy']:.4f} "
+                           f"decision step {format_decision_step(r['latency_steps_mean'])} "
+                           f"({r['samples_per_second']:.0f} samples/s)"))
     console.print(f"wrote {output} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
 
 
@@ -155,37 +218,38 @@ def compile_cmd(model, target, chips, output, float_nir, json_path, data_name, d
     from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, write_graph
     from ttfs_deploy.model.checkpoint import load_checkpoint
 
-    profile = load_profile(target)
-    if chips:
-        profile.limits["chips"] = chips
-    net_model, meta = load_checkpoint(model)
-    floatnet, net = compile_model(net_model, profile)
-    if meta.get("dataset"):
-        net.metadata["dataset"] = str(meta["dataset"])
-    accuracy = {}
-    if data_name:
-        from ttfs_deploy.backends.run import run_backend
-        from ttfs_deploy.train.evaluate import evaluate
+    output = output if output is not None else str(Path(model).with_suffix(".nir"))
+    with command_outputs({"-o": output, "--float-nir": float_nir, "--json": json_path}, [model, target, data_name]):
+        profile = load_profile(target)
+        if chips:
+            profile.limits["chips"] = chips
+        net_model, meta = load_checkpoint(model)
+        floatnet, net = compile_model(net_model, profile)
+        if meta.get("dataset"):
+            net.metadata["dataset"] = str(meta["dataset"])
+        accuracy = {}
+        if data_name:
+            from ttfs_deploy.backends.run import run_backend
+            from ttfs_deploy.train.evaluate import evaluate
 
-        data = _dataset(data_name, net, data_dir, samples)
-        integer = run_backend(net, "eventsim", data)["accuracy"]  # checks the data fits the network first
-        accuracy = {"float": evaluate(net_model, data)["accuracy"], "integer": integer, "samples": len(data)}
-    rep = report(net, accuracy)
-    output = output or str(Path(model).with_suffix(".nir"))
-    write_graph(int_to_nir(net), output)
-    if float_nir:
-        write_graph(float_to_nir(floatnet), float_nir)
-    table = rep.table(f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
-                      f"T={rep.T}, {rep.total_steps} steps on target")
-    print_wide(console, to_rich(table))
-    if net.host is not None:
-        console.print(f"{net.host.name} ({net.host.kind}, {net.host.n_neurons:,} neurons) runs on the host: direct "
-                      "input; its spike times are the chip's input")
-    console.print(table.note)
-    if accuracy:
-        console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
-                      f"integer (eventsim) {accuracy['integer']:.4f}")
-    _write_json(json_path, rep.to_dict())
+            data = _dataset(data_name, net, data_dir, samples)
+            integer = run_backend(net, "eventsim", data)["accuracy"]  # checks the data fits the network first
+            accuracy = {"float": evaluate(net_model, data)["accuracy"], "integer": integer, "samples": len(data)}
+        rep = report(net, accuracy)
+        write_graph(int_to_nir(net), output)
+        if float_nir:
+            write_graph(float_to_nir(floatnet), float_nir)
+        table = rep.table(f"{model} -> {output}: {profile.name}, {rep.cores_used} cores on {rep.chips_used} chip(s), "
+                          f"T={rep.T}, {rep.total_steps} steps on target")
+        print_wide(console, to_rich(table))
+        if net.host is not None:
+            console.print(f"{net.host.name} ({net.host.kind}, {net.host.n_neurons:,} neurons) runs on the host: direct "
+                          "input; its spike times are the chip's input")
+        console.print(table.note)
+        if accuracy:
+            console.print(f"accuracy on {accuracy['samples']} test samples: float {accuracy['float']:.4f}, "
+                          f"integer (eventsim) {accuracy['integer']:.4f}")
+        _write_json(json_path, rep.to_dict())
 
 
 @cli.command()
@@ -202,15 +266,16 @@ def run(model, backend, data_name, data_dir, samples, early_exit, json_path) -> 
     from ttfs_deploy.ir.nir_io import read_int
     from ttfs_deploy.decision import format_decision_step
 
-    net = read_int(model)
-    data = _dataset(data_name, net, data_dir, samples)
-    result = run_backend(net, backend, data, progress=True, early_exit=early_exit)
-    steps = format_decision_step(result["latency_steps_mean"])
-    console.print(f"{backend}: accuracy {result['accuracy']:.4f} on {result['samples']} {result['dataset']} samples, "
-                  f"mean decision step {steps}, {result['synops_per_sample']:.0f} synops/sample, "
-                  f"{result['seconds']:.2f} s (one-off build and numba kernel compile/cache load apart: "
-                  f"{result['compile_seconds']:.2f} s)")
-    _write_json(json_path, result)
+    with command_outputs({"--json": json_path}, [model, data_name]):
+        net = read_int(model)
+        data = _dataset(data_name, net, data_dir, samples)
+        result = run_backend(net, backend, data, progress=True, early_exit=early_exit)
+        steps = format_decision_step(result["latency_steps_mean"])
+        console.print(f"{backend}: accuracy {result['accuracy']:.4f} on {result['samples']} {result['dataset']} samples, "
+                      f"mean decision step {steps}, {result['synops_per_sample']:.0f} synops/sample, "
+                      f"{result['seconds']:.2f} s (one-off build and numba kernel compile/cache load apart: "
+                      f"{result['compile_seconds']:.2f} s)")
+        _write_json(json_path, result)
 
 
 @cli.command()
@@ -227,22 +292,23 @@ def verify(model, data_name, data_dir, samples, no_lava, json_path) -> None:
     from ttfs_deploy.ir.nir_io import read_int
     from ttfs_deploy.verify.compare import verify_network
 
-    net = read_int(model)
-    data = _dataset(data_name, net, data_dir, samples)
-    check_compatible(net, data)
-    times = chip_input_times(net, data.x)
-    rep = verify_network(net, times, backends=("torch",) if no_lava else None, progress=True)
-    table = Table(title=f"first-spike agreement on {rep.samples} samples (reference: eventsim)")
-    for col in ("layer", "neurons", *[f"mismatches {b}" for b in rep.backends[1:]]):
-        table.add_column(col, justify="right", overflow="fold")
-    for layer in rep.layers:
-        table.add_row(layer["name"], str(layer["neurons"]), *[str(layer[f"mismatches_{b}"]) for b in rep.backends[1:]])
-    print_wide(console, table)
-    console.print(f"{rep.neurons_compared} neuron comparisons, {rep.mismatches} mismatches"
-                  + (f", Lava {rep.lava_seconds_per_sample:.3f} s/sample" if rep.lava_seconds_per_sample else ""))
-    _write_json(json_path, rep.to_dict())
-    if rep.mismatches or not rep.predictions_agree:
-        raise TTFSError(f"{rep.mismatches} first-spike mismatches", "see the table above; this is a bug to report")
+    with command_outputs({"--json": json_path}, [model, data_name]):
+        net = read_int(model)
+        data = _dataset(data_name, net, data_dir, samples)
+        check_compatible(net, data)
+        times = chip_input_times(net, data.x)
+        rep = verify_network(net, times, backends=("torch",) if no_lava else None, progress=True)
+        table = Table(title=f"first-spike agreement on {rep.samples} samples (reference: eventsim)")
+        for col in ("layer", "neurons", *[f"mismatches {b}" for b in rep.backends[1:]]):
+            table.add_column(col, justify="right", overflow="fold")
+        for layer in rep.layers:
+            table.add_row(layer["name"], str(layer["neurons"]), *[str(layer[f"mismatches_{b}"]) for b in rep.backends[1:]])
+        print_wide(console, table)
+        console.print(f"{rep.neurons_compared} neuron comparisons, {rep.mismatches} mismatches"
+                      + (f", Lava {rep.lava_seconds_per_sample:.3f} s/sample" if rep.lava_seconds_per_sample else ""))
+        _write_json(json_path, rep.to_dict())
+        if rep.mismatches or not rep.predictions_agree:
+            raise TTFSError(f"{rep.mismatches} first-spike mismatches", "see the table above; this is a bug to report")
 
 
 @cli.command()
@@ -259,28 +325,31 @@ def energy(model, profile, data_name, data_dir, samples, json_path, md_path, htm
     from ttfs_deploy.backends.host import chip_input_times
     from ttfs_deploy.backends.run import check_compatible
     from ttfs_deploy.energy import report as energy_report_mod
+    from ttfs_deploy.hw.profile import load_profile
     from ttfs_deploy.ir.nir_io import read_int
 
-    net = read_int(model)
-    data = _dataset(data_name, net, data_dir, samples)
-    check_compatible(net, data)
-    times = chip_input_times(net, data.x)
-    rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, profile,
-                                                          host_input=data.x if net.host is not None else None)
-    rep.command = "ttfs-deploy " + " ".join(sys.argv[1:])
-    print_wide(console, energy_report_mod.render_table(rep))
-    if json_path:
-        _write_json(json_path, energy_report_mod.to_json(rep))
-    if md_path:
-        from ttfs_deploy.io_utils import write_text
+    with command_outputs({"--json": json_path, "--md": md_path, "--html": html_path}, [model, data_name, profile]):
+        hardware = load_profile(profile)
+        net = read_int(model)
+        data = _dataset(data_name, net, data_dir, samples)
+        check_compatible(net, data)
+        times = chip_input_times(net, data.x)
+        rep, sim, sim_early = energy_report_mod.energy_report(net, times, data.y, hardware,
+                                                              host_input=data.x if net.host is not None else None)
+        rep.command = "ttfs-deploy " + " ".join(sys.argv[1:])
+        print_wide(console, energy_report_mod.render_table(rep))
+        if json_path:
+            _write_json(json_path, energy_report_mod.to_json(rep))
+        if md_path:
+            from ttfs_deploy.io_utils import write_text
 
-        write_text(md_path, energy_report_mod.to_markdown(rep))
-        console.print(f"wrote {md_path}")
-    if html_path:
-        from ttfs_deploy.energy.html import write_html
+            write_text(md_path, energy_report_mod.to_markdown(rep))
+            console.print(f"wrote {md_path}")
+        if html_path:
+            from ttfs_deploy.energy.html import write_html
 
-        write_html(rep, sim, sim_early, net, html_path)
-        console.print(f"wrote {html_path}")
+            write_html(rep, sim, sim_early, net, html_path)
+            console.print(f"wrote {html_path}")
 
 
 @cli.command()
@@ -299,7 +368,10 @@ def profiles() -> None:
 
 
 def main() -> None:
-    cli(prog_name="ttfs-deploy")
+    """The ``ttfs-deploy`` console script (see :mod:`ttfs_deploy.__main__`)."""
+    from ttfs_deploy.__main__ import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":

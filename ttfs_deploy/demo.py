@@ -21,7 +21,7 @@ from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.energy.accounting import EnergyReport, account
 from ttfs_deploy.energy.report import render_table
 from ttfs_deploy.hw.profile import load_profile
-from ttfs_deploy.io_utils import write_json
+from ttfs_deploy.io_utils import current, write_json
 from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_graph
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.decision import format_decision_step, mean_decision_step
@@ -34,6 +34,9 @@ from ttfs_deploy.verify.compare import verify_network
 #: The demo's model and schedule (chosen by measured digits test accuracy, see docs/BENCHMARKS.md).
 DEMO_MODEL = dict(arch="FC256-FC10", T=16, encoder="onoff", init_gain=0.01, logit_scale=20.0, dropout=0.2)
 DEMO_TRAIN = dict(epochs=60, batch_size=64, lr=2e-3, jitter=1, seed=0, qat_epochs=10)
+#: what the demo writes into its folder (the training log and resume state beside model.pt too)
+DEMO_FILES = ("model.pt", "model.pt.last.pt", "model.pt.log.jsonl", "model.float.nir", "model.nir",
+              "compile.json", "summary.json")
 
 
 def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int] = None,
@@ -52,7 +55,7 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
     model_path = str(out_dir / "model.pt")
     meta = {"dataset": "digits", "command": "ttfs-deploy demo"}
     train(config, train_data, test_data, tcfg, model_path, meta=meta)
-    model, _ = load_checkpoint(model_path)
+    model, _ = load_checkpoint(current(model_path))
     float_eval = evaluate(model, test_data)
     console.print(f"float test accuracy {float_eval['accuracy']:.4f}, mean decision step "
                   f"{format_decision_step(float_eval['latency_steps_mean'])}")
@@ -64,7 +67,7 @@ def run_demo(out: str = "demo-out", lava_samples: int = 20, epochs: Optional[int
     write_graph(float_to_nir(floatnet), str(out_dir / "model.float.nir"))
     nir_path = str(out_dir / "model.nir")
     write_graph(int_to_nir(net), nir_path)
-    net = read_int(nir_path)  # everything below runs what the file says
+    net = read_int(current(nir_path))  # everything below runs what the file says
     comp = compile_report(net).to_dict()
     write_json(str(out_dir / "compile.json"), comp)
     console.print(f"{nir_path}: {len(net.layers)} layers, {comp['cores_used']} cores, "

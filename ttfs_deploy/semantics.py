@@ -51,6 +51,7 @@ INPUT_MAX = 2 ** (BITS["synaptic_input"] - 1) - 1  #: per-step synaptic input: a
 WEIGHT_FULL = 2 ** BITS["weight_mantissa"] - 1   #: 255
 WEIGHT_MIN, WEIGHT_MAX = -(WEIGHT_FULL + 1), WEIGHT_FULL  #: 8-bit weight mantissa with sign (Lava clip range)
 NEVER = -1                                       #: spike time of a neuron that did not fire
+T_MAX = 1024                                     #: longest reference window (steps) the toolchain accepts
 
 Array = Any  # numpy.ndarray or torch.Tensor of integers
 

@@ -30,6 +30,9 @@ def check_compatible(net: IntNetwork, data: Dataset) -> None:
     if not fits:
         raise TTFSError(f"data set {data.name} has images of shape {data.input_shape}, the network expects {expected}",
                         "pass the data set the model was trained on with --data")
+    if len(data) and int(data.y.max()) >= net.n_classes:
+        raise TTFSError(f"data set {data.name} has label {int(data.y.max())}, the network has {net.n_classes} classes",
+                        "pass the data set the model was trained on with --data")
 
 
 def run_backend(net: IntNetwork, backend: str, data: Dataset, progress: bool = False,

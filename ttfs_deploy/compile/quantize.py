@@ -161,10 +161,8 @@ def membrane_bounds(layer: IntLayer, total_steps: int) -> Dict[str, Any]:
 def quantize_network(net: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
     """Quantize every layer; layer l (1-based) lags the reference frame by l hops on the target."""
     profile.require_target()
-    total_steps = net.T + len(net.layers)
-    layers = [quantize_layer(layer, total_steps, hop_delay=i + 1)
+    total_steps = IntNetwork.steps_on_target(net.T, len(net.layers))
+    layers = [quantize_layer(layer, total_steps, hop_delay=IntNetwork.hop_delay(i))
               for i, layer in enumerate(net.layers)]
-    for layer in layers:
-        assert semantics.is_representable(layer.weight), layer.name
     return IntNetwork(net.input_shape, net.T, net.encoder, layers, target=profile.name,
                       metadata=dict(net.metadata, time_convention="hop_delay_1"))

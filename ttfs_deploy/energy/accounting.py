@@ -269,8 +269,7 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
 
     run = steps_run(net, result)
     steps_mean = float(run.mean()) if samples else 0.0
-    hop = net.layers[-1].hop_delay if net.layers else 0
-    target_steps = steps_mean + hop if samples else 0.0
+    target_steps = steps_mean + (net.total_steps - net.T) if samples else 0.0  # plus the last layer's hop delay
     timing = time_model([{"syn_ops": r.counts["syn_ops"], "neuron_updates": r.neuron_updates,
                           "traffic_s": traffic_seconds(r.counts, profile.timing)} for r in rows],
                         [r.cores or 1 for r in rows], target_steps, profile.timing)

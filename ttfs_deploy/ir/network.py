@@ -22,7 +22,10 @@ from typing import Any, Dict, List, Literal, Optional, Tuple
 import numpy as np
 
 from ttfs_deploy import semantics
+from ttfs_deploy.errors import TTFSError
 
+MAX_LAYER_NEURONS = 2 ** 22    #: toolchain bound on neurons per layer (memory of every backend)
+MAX_LAYER_SYNAPSES = 2 ** 26   #: toolchain bound on connections per layer (n_neurons x fan-in)
 
 LayerKind = Literal["dense", "conv"]
 
@@ -75,6 +78,15 @@ class FloatLayer(LayerGeometry):
     padding: Tuple[int, int] = (0, 0)
     provenance: str = ""
 
+    def validate(self) -> None:
+        """Raise a one-line :class:`TTFSError` unless shapes agree and all values are finite."""
+        where = f"layer {self.name!r}"
+        _check_geometry(self, where)
+        _check(isinstance(self.weight, np.ndarray) and isinstance(self.bias, np.ndarray), f"{where}: arrays expected")
+        _check(self.bias.shape == (int(self.weight.shape[0]),), f"{where}: one bias per output channel expected")
+        _check(bool(np.isfinite(self.weight).all() and np.isfinite(self.bias).all()
+                    and np.isfinite(self.threshold) and self.threshold > 0),
+               f"{where}: weights, biases and threshold must be finite (threshold > 0)")
 
 
 @dataclass
@@ -118,6 +130,39 @@ class IntLayer(LayerGeometry):
     padding: Tuple[int, int] = (0, 0)
     info: Dict[str, Any] = field(default_factory=dict)
 
+    def validate(self) -> None:
+        """Raise a one-line :class:`TTFSError` unless shapes agree and every integer field lies in
+        the range of :mod:`ttfs_deploy.semantics` (weights unchanged by Lava's 8-bit preparation,
+        ``0 <= vth <= VTH_MAX``, 13-bit bias mantissa, bias exponent ``0..BIAS_EXP_MAX``)."""
+        where = f"layer {self.name!r}"
+        _check_geometry(self, where)
+        _check(isinstance(self.weight_exp, (int, np.integer)) and 0 <= self.weight_exp <= semantics.WEIGHT_EXP_MAX,
+               f"{where}: weight_exp {self.weight_exp!r} outside 0..{semantics.WEIGHT_EXP_MAX}")
+        for label, values in (("weights", self.weight), ("bias mantissas", self.bias_mant),
+                              ("bias exponents", self.bias_exp)):
+            _check(isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.integer),
+                   f"{where}: {label} must be an integer array")
+        if self.kind == "dense":
+            _check(semantics.is_representable(self.weight),
+                   f"{where}: weights change under Lava's 8-bit weight preparation "
+                   "(mixed-sign weights must be even, in [-256, 254])")
+        else:
+            _check(self.weight_exp == 0, f"{where}: conv weight_exp is {self.weight_exp}, but Lava's fixed-point "
+                   "Conv ignores weight_exp")
+            _check(_within(self.weight, semantics.WEIGHT_MIN, semantics.WEIGHT_MAX),
+                   f"{where}: conv weights outside the 8-bit range [{semantics.WEIGHT_MIN}, {semantics.WEIGHT_MAX}]")
+        _check(isinstance(self.vth, (int, np.integer)) and 0 <= self.vth <= semantics.VTH_MAX,
+               f"{where}: vth {self.vth!r} outside 0..{semantics.VTH_MAX}")
+        channels = int(self.weight.shape[0])
+        _check(self.bias_mant.shape == (channels,) and self.bias_exp.shape == (channels,),
+               f"{where}: bias fields need one value per output channel ({channels})")
+        _check(_within(self.bias_mant, -(semantics.BIAS_MANT_MAX + 1), semantics.BIAS_MANT_MAX),
+               f"{where}: bias mantissa outside the 13-bit range")
+        _check(_within(self.bias_exp, 0, semantics.BIAS_EXP_MAX),
+               f"{where}: bias exponent outside 0..{semantics.BIAS_EXP_MAX}")
+        _check(isinstance(self.hop_delay, (int, np.integer)) and self.hop_delay >= 0,
+               f"{where}: hop_delay {self.hop_delay!r} must be an integer >= 0")
+
     def bias_per_neuron(self) -> np.ndarray:
         """Per-step bias in membrane units, one value per neuron, flattened C-order (int64)."""
         bias = semantics.effective_bias(self.bias_mant.astype(np.int64), self.bias_exp.astype(np.int64))
@@ -147,9 +192,47 @@ class IntNetwork:
     metadata: Dict[str, Any] = field(default_factory=dict)
     host: Optional[FloatLayer] = None
 
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @staticmethod
+    def hop_delay(index: int) -> int:
+        """Steps by which layer ``index`` (0-based) lags the reference frame on the target: one
+        per synaptic hop (each Dense/Conv delays by one step)."""
+        return index + 1
+
+    @classmethod
+    def steps_on_target(cls, T: int, n_layers: int) -> int:
+        """Steps the target runs per sample: the window ``T`` plus the last layer's hop delay."""
+        return T + (cls.hop_delay(n_layers - 1) if n_layers else 0)
+
     @property
     def total_steps(self) -> int:
-        return self.T + (self.layers[-1].hop_delay if self.layers else 0)
+        return self.steps_on_target(self.T, len(self.layers))
+
+    def validate(self) -> None:
+        """Raise a one-line :class:`TTFSError` unless every backend can run this network exactly:
+        shapes chain from ``input_shape`` through the layers, every integer field lies in the range
+        of :mod:`ttfs_deploy.semantics`, ``1 <= T <= T_MAX`` and layer ``l`` has hop delay ``l + 1``.
+        Called on construction; call it again after editing a network in place."""
+        _check(isinstance(self.T, (int, np.integer)) and 1 <= self.T <= semantics.T_MAX,
+               f"T must be an integer in 1..{semantics.T_MAX}, got {self.T!r}")
+        _check(bool(self.layers), "the network has no layers", "compile a model with at least one layer")
+        shape = _shape(self.input_shape, "the network's input shape")
+        if self.host is not None:
+            self.host.validate()
+            _check(self.host.output_shape == shape,
+                   f"host layer {self.host.name!r} gives {self.host.output_shape}, the chip expects {shape}")
+        for index, layer in enumerate(self.layers):
+            layer.validate()
+            where = f"layer {layer.name!r}"
+            _check(layer.n_inputs == int(np.prod(shape)), f"{where} expects {layer.input_shape} inputs but receives {shape}")
+            _check(layer.kind == "dense" or len(shape) != 3 or tuple(layer.input_shape) == shape,
+                   f"{where} expects input {layer.input_shape}, the previous layer gives {shape}")
+            _check(layer.hop_delay == self.hop_delay(index),
+                   f"{where} has hop_delay {layer.hop_delay} but the target delays layer {index + 1} by exactly "
+                   f"{self.hop_delay(index)} steps (one per Dense/Conv hop)")
+            shape = layer.output_shape
 
     @property
     def n_inputs(self) -> int:
@@ -158,3 +241,48 @@ class IntNetwork:
     @property
     def n_classes(self) -> int:
         return self.layers[-1].n_neurons
+
+
+def _check(ok: bool, problem: str, fix: str = "recompile the model with `ttfs-deploy compile`") -> None:
+    if not ok:
+        raise TTFSError(problem, fix)
+
+
+def _within(values: np.ndarray, lo: int, hi: int) -> bool:
+    return bool(values.size == 0 or (values.min() >= lo and values.max() <= hi))
+
+
+def _shape(shape: Any, what: str) -> Tuple[int, ...]:
+    """``shape`` as a tuple of 1 or 3 positive ints, or a one-line error."""
+    try:
+        dims = tuple(int(d) for d in shape)
+        ok = len(dims) in (1, 3) and all(d >= 1 and d == s for d, s in zip(dims, shape))
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    _check(ok, f"{what} must be (n,) or (C, H, W) with positive integers, got {shape!r}")
+    _check(int(np.prod(dims, dtype=object)) <= MAX_LAYER_NEURONS,
+           f"{what} {dims} exceeds {MAX_LAYER_NEURONS:,} neurons", "use a smaller network")
+    return dims
+
+
+def _check_geometry(layer: "LayerGeometry", where: str) -> None:
+    """Kind, weight rank, input shape, stride and padding agree; sizes within the toolchain bounds."""
+    _check(layer.kind in ("dense", "conv"), f"{where}: unknown layer kind {layer.kind!r}", "use dense or conv")
+    _check(isinstance(layer.weight, np.ndarray), f"{where}: weights must be an array")
+    shape = _shape(layer.input_shape, f"{where}'s input shape")
+    if layer.kind == "dense":
+        _check(layer.weight.ndim == 2 and layer.weight.shape[1] == int(np.prod(shape)) and layer.weight.shape[0] >= 1,
+               f"{where}: dense weight shape {layer.weight.shape} does not match {int(np.prod(shape))} inputs")
+    else:
+        _check(len(shape) == 3 and layer.weight.ndim == 4 and layer.weight.shape[1] == shape[0]
+               and min(layer.weight.shape) >= 1,
+               f"{where}: conv weight shape {layer.weight.shape} does not match input {shape}")
+        pairs = (tuple(layer.stride), tuple(layer.padding))
+        _check(all(len(p) == 2 and all(isinstance(v, (int, np.integer)) for v in p) for p in pairs)
+               and min(layer.stride) >= 1 and min(layer.padding) >= 0,
+               f"{where}: stride {layer.stride} must be >= 1 and padding {layer.padding} >= 0 (two integers each)")
+        _check(min(layer.output_shape) >= 1, f"{where}: the kernel does not fit its {shape} input")
+    _check(layer.n_neurons <= MAX_LAYER_NEURONS, f"{where} has {layer.n_neurons:,} neurons, more than "
+           f"{MAX_LAYER_NEURONS:,}", "use a smaller network")
+    _check(layer.n_neurons * int(layer.weight[0].size) <= MAX_LAYER_SYNAPSES,
+           f"{where} has more than {MAX_LAYER_SYNAPSES:,} connections", "use a smaller network")

@@ -14,7 +14,7 @@ nodes (``Affine`` or ``Conv2d`` then ``IF``), so other NIR tools can load them. 
 * deployable graph: every value in membrane units (1/64 weight unit), integer dtypes, NIR's own
   strict ``>``: ``v_threshold = semantics.threshold(vth)``; weights
   ``semantics.weight_to_membrane(semantics.effective_weight(mant, weight_exp))``; biases
-  ``bias_mant << bias_exp``. Node metadata carries the Lava fields (``weight_exp``,
+  ``semantics.effective_bias(bias_mant, bias_exp)``. Node metadata carries the Lava fields (``weight_exp``,
   ``bias_mant``, ``bias_exp``, ``vth``, ``hop_delay``, ``scale``), checked against the node
   parameters on read.
 """
@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
+import h5py
 import nir
 import numpy as np
 
 from ttfs_deploy import __version__, semantics
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
-from ttfs_deploy.ir.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork
+from ttfs_deploy.ir.network import MAX_LAYER_SYNAPSES, FloatLayer, FloatNetwork, IntLayer, IntNetwork
 
 FIRE_ONCE_RESET = -(2 ** 40)  #: v_reset of fire-once neurons (membrane units)
 FLOAT_RESET = -1e9
+MAX_DATASET_VALUES = MAX_LAYER_SYNAPSES  #: no array of a deployable graph is larger than one layer's connections
 
 
 def _graph_metadata(kind: str, T: int, encoder: str, extra: Dict[str, Any]) -> Dict[str, Any]:
@@ -133,43 +135,114 @@ def write_graph(graph: nir.NIRGraph, path: str) -> None:
 
 
 def read_graph(path: str) -> nir.NIRGraph:
-    """``nir.read`` with one-line errors for missing or unreadable files."""
+    """``nir.read`` with one-line errors for missing, unreadable or unsafe files."""
     if not Path(path).is_file():
         raise TTFSError(f"NIR file {path} not found", "compile one with `ttfs-deploy compile MODEL.pt`")
+    check_self_contained(path)
     try:
         return nir.read(path)
     except Exception as err:  # nir raises KeyError/OSError/ValueError on bad files
-        raise TTFSError(f"{path} is not a readable NIR file ({type(err).__name__}: {str(err)[:100]})",
+        raise TTFSError(f"{path} is not a readable NIR file ({type(err).__name__}: {_first_line(err)})",
                         "re-create it with `ttfs-deploy compile`") from None
 
 
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [""])[0][:100]
+
+
+def check_self_contained(path: str) -> None:
+    """Refuse an HDF5 file that reaches outside itself (soft or external links, external or
+    virtual dataset storage): reading it would make h5py open other files."""
+    try:
+        with h5py.File(path, "r") as fh:
+            pending = [fh]
+            while pending:
+                group = pending.pop()
+                for name in group:
+                    link = group.get(name, getlink=True)
+                    if not isinstance(link, h5py.HardLink):
+                        raise TTFSError(f"{path} holds a {type(link).__name__} at {group.name}/{name}, refused",
+                                        "NIR files written by ttfs-deploy are self-contained; re-compile the model")
+                    obj = group[name]
+                    if isinstance(obj, h5py.Group):
+                        pending.append(obj)
+                    elif isinstance(obj, h5py.Dataset) and (obj.external or obj.is_virtual):
+                        raise TTFSError(f"{path} stores {obj.name} outside the file (HDF5 external or virtual "
+                                        "storage), refused", "re-compile the model")
+                    elif isinstance(obj, h5py.Dataset) and obj.size > MAX_DATASET_VALUES:
+                        raise TTFSError(f"{path}: {obj.name} holds {obj.size:,} values, more than any network "
+                                        f"ttfs-deploy runs ({MAX_DATASET_VALUES:,})", "re-compile the model")
+    except OSError as err:
+        raise TTFSError(f"{path} is not a readable NIR file (not HDF5: {_first_line(err)})",
+                        "pass a .nir file written by `ttfs-deploy compile`") from None
+
+
 def _layers_of(graph: nir.NIRGraph) -> List[Tuple[str, Any, Any]]:
-    """(name, synapse, IF) in chain order, following edges from ``input``."""
-    nxt = {src: dst for src, dst in graph.edges}
-    out, node = [], nxt.get("input")
-    while node is not None and node != "output":
-        obj = graph.nodes[node]
+    """(name, synapse, IF) in chain order: the edges must form one path ``input -> ... -> output``
+    through every node (no cycle, branch or stray node)."""
+    edges = [tuple(edge) for edge in graph.edges]
+    nodes = set(graph.nodes)
+    sources = [src for src, _ in edges]
+    targets = [dst for _, dst in edges]
+    nxt = dict(edges)
+    chain, node = ["input"], nxt.get("input")
+    while node is not None and node not in chain and len(chain) <= len(nodes):
+        chain.append(node)
+        node = nxt.get(node)
+    if ({"input", "output"} - nodes or len(set(sources)) != len(sources) or len(set(targets)) != len(targets)
+            or not set(sources + targets) <= nodes or chain[-1] != "output" or set(chain) != nodes
+            or len(edges) != len(nodes) - 1):
+        raise TTFSError("the graph is not one chain input -> ... -> output (a cycle, branch, dangling edge or "
+                        "stray node)", "ttfs-deploy reads chains of Affine/Conv2d + IF written by `ttfs-deploy compile`")
+    out, rest = [], chain[1:-1]
+    while rest:
+        name, obj = rest[0], graph.nodes[rest[0]]
         if isinstance(obj, (nir.Affine, nir.Conv2d)):
-            neuron_name = nxt.get(node)
-            neuron = graph.nodes.get(neuron_name)
+            neuron = graph.nodes[rest[1]] if len(rest) > 1 else None
             if not isinstance(neuron, nir.IF):
-                raise TTFSError(f"node {node} is not followed by an IF node", "use graphs written by ttfs-deploy")
-            out.append((node, obj, neuron))
-            node = nxt.get(neuron_name)
+                raise TTFSError(f"node {name} is not followed by an IF node", "use graphs written by ttfs-deploy")
+            out.append((name, obj, neuron))
+            rest = rest[2:]
         elif isinstance(obj, nir.Flatten):
-            node = nxt.get(node)
+            rest = rest[1:]
         else:
-            raise TTFSError(f"unsupported NIR node {node} ({type(obj).__name__})",
+            raise TTFSError(f"unsupported NIR node {name} ({type(obj).__name__})",
                             "ttfs-deploy reads chains of Affine/Conv2d + IF (pooling folded)")
     return out
 
 
-def _common(graph: nir.NIRGraph, kind: str, path: str) -> Tuple[Tuple[int, ...], int, str]:
+def _common(graph: nir.NIRGraph, kind: str) -> Tuple[Tuple[int, ...], int, str]:
     meta = graph.metadata or {}
     if meta.get("coding") != "ttfs" or meta.get("graph_kind") != kind:
-        raise TTFSError(f"{path} is not a ttfs-deploy {kind} graph", "compile it with `ttfs-deploy compile`")
-    input_shape = tuple(int(v) for v in np.asarray(graph.nodes["input"].input_type["input"]).ravel())
-    return input_shape, int(meta["T"]), str(meta["input_encoding"])
+        raise TTFSError(f"not a ttfs-deploy {kind} graph", "compile it with `ttfs-deploy compile`")
+    input_shape = tuple(_integer(v, "input shape") for v in np.asarray(graph.nodes["input"].input_type["input"]).ravel())
+    return input_shape, _integer(meta["T"], "T"), str(meta["input_encoding"])
+
+
+def _integer(value: Any, what: str) -> int:
+    """``value`` as a Python int; a one-line error for fractions, strings and arrays of several."""
+    array = np.asarray(value)
+    if array.size != 1 or not (np.issubdtype(array.dtype, np.integer)
+                               or (np.issubdtype(array.dtype, np.floating) and np.isfinite(array).all()
+                                   and float(array.ravel()[0]).is_integer())):
+        raise TTFSError(f"{what} must be an integer, got {str(value)[:40]!r}", "re-create the file with `ttfs-deploy compile`")
+    return int(array.ravel()[0])
+
+
+def _integers(value: Any, what: str) -> np.ndarray:
+    """``value`` as an int64 array; a one-line error unless it is stored with an integer dtype."""
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise TTFSError(f"{what} must be stored as integers, got {array.dtype}",
+                        "re-create the file with `ttfs-deploy compile`")
+    return array.astype(np.int64)
+
+
+def _json(value: Any, default: str, kind: type, what: str) -> Any:
+    loaded = json.loads(str(value if value is not None else default))
+    if not isinstance(loaded, kind):
+        raise TTFSError(f"{what} must be a JSON {kind.__name__}", "re-create the file with `ttfs-deploy compile`")
+    return loaded
 
 
 def _geometry(synapse: Any, in_shape: Tuple[int, ...]) -> Dict[str, Any]:
@@ -180,50 +253,85 @@ def _geometry(synapse: Any, in_shape: Tuple[int, ...]) -> Dict[str, Any]:
             "padding": two(synapse.padding)}
 
 
+def _read_checked(path: str, build: Callable[[nir.NIRGraph], Any]) -> Any:
+    """``build(graph)`` of the NIR file ``path``; every malformed field is a one-line error
+    naming the file."""
+    graph = read_graph(path)
+    try:
+        return build(graph)
+    except TTFSError as err:
+        raise TTFSError(f"{path}: {err}") from None
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError) as err:
+        raise TTFSError(f"{path}: malformed ttfs-deploy graph ({type(err).__name__}: {_first_line(err)})",
+                        "re-create it with `ttfs-deploy compile`") from None
+
+
 def read_float(path: str) -> FloatNetwork:
     """Read a float graph written by :func:`float_to_nir`."""
-    graph = read_graph(path)
-    input_shape, T, encoder = _common(graph, "float", path)
+    return _read_checked(path, _float_network)
+
+
+def _float_network(graph: nir.NIRGraph) -> FloatNetwork:
+    input_shape, T, encoder = _common(graph, "float")
     layers, shape = [], input_shape
     for name, synapse, neuron in _layers_of(graph):
         layers.append(_float_layer(name, synapse, neuron, shape))
+        layers[-1].validate()
         shape = layers[-1].output_shape
     meta = {k: v for k, v in graph.metadata.items() if k in ("arch", "n_classes")}
     return FloatNetwork(input_shape, T, encoder, layers, meta)
 
 
 def read_int(path: str) -> IntNetwork:
-    """Read a deployable graph written by :func:`int_to_nir`, checking metadata against parameters."""
-    graph = read_graph(path)
-    input_shape, T, encoder = _common(graph, "deployable", path)
+    """Read a deployable graph written by :func:`int_to_nir`: every field checked for type and
+    range (:meth:`IntNetwork.validate`) and the metadata against the node parameters."""
+    return _read_checked(path, _int_network)
+
+
+def _int_layer(name: str, synapse: Any, neuron: Any, shape: Tuple[int, ...]) -> IntLayer:
+    md = synapse.metadata
+    geo = _geometry(synapse, shape)
+    exp = _integer(md["weight_exp"], f"layer {name}'s weight_exp")
+    if not 0 <= exp <= semantics.WEIGHT_EXP_MAX:
+        raise TTFSError(f"layer {name}: weight_exp {exp} outside 0..{semantics.WEIGHT_EXP_MAX}", "re-compile the model")
+    weight = _integers(synapse.weight, f"layer {name}'s weights")
+    layer = IntLayer(name, geo["kind"], semantics.membrane_to_weight(weight) >> exp, exp,
+                     _integers(md["bias_mant"], f"layer {name}'s bias_mant"),
+                     _integers(md["bias_exp"], f"layer {name}'s bias_exp"), _integer(md["vth"], f"layer {name}'s vth"),
+                     geo["input_shape"], _integer(md["hop_delay"], f"layer {name}'s hop_delay"), float(md["scale"]),
+                     geo.get("stride", (1, 1)), geo.get("padding", (0, 0)),
+                     _json(md.get("info"), "{}", dict, f"layer {name}'s info"))
+    layer.validate()  # ranges first, so the shifts below cannot overflow
+    consistent = (np.array_equal(semantics.weight_to_membrane(semantics.effective_weight(layer.weight, exp)), weight)
+                  and np.array_equal(semantics.effective_bias(layer.bias_mant, layer.bias_exp),
+                                     _integers(synapse.bias, f"layer {name}'s bias"))
+                  and np.all(_integers(neuron.v_threshold, f"layer {name}'s v_threshold")
+                             == semantics.threshold(layer.vth)))
+    if not consistent:
+        raise TTFSError(f"layer {name}'s metadata disagrees with its parameters",
+                        "re-compile the model instead of editing the file")
+    return layer
+
+
+def _int_network(graph: nir.NIRGraph) -> IntNetwork:
+    input_shape, T, encoder = _common(graph, "deployable")
     layers, shape, host = [], input_shape, None
     for name, synapse, neuron in _layers_of(graph):
         if synapse.metadata.get("runs_on") == "host":
             if layers or host is not None:
-                raise TTFSError(f"{path}: host layer {name} is not the first layer", "re-compile the model")
+                raise TTFSError(f"host layer {name} is not the first layer", "re-compile the model")
             host = _float_layer(name, synapse, neuron, shape)
+            host.validate()
             shape = host.output_shape
             continue
-        md = synapse.metadata
-        geo = _geometry(synapse, shape)
-        exp = int(md["weight_exp"])
-        weight = np.asarray(synapse.weight).astype(np.int64)
-        mant = semantics.membrane_to_weight(weight) >> exp
-        bias_mant, bias_exp = np.asarray(md["bias_mant"], np.int64), np.asarray(md["bias_exp"], np.int64)
-        vth = int(md["vth"])
-        consistent = (np.array_equal(semantics.weight_to_membrane(semantics.effective_weight(mant, exp)), weight)
-                      and np.array_equal(semantics.effective_bias(bias_mant, bias_exp),
-                                         np.asarray(synapse.bias).astype(np.int64))
-                      and np.all(np.asarray(neuron.v_threshold) == semantics.threshold(vth)))
-        if not consistent:
-            raise TTFSError(f"{path}: layer {name}'s metadata disagrees with its parameters",
-                            "re-compile the model instead of editing the file")
-        layer = IntLayer(name, geo["kind"], mant, exp, bias_mant, bias_exp, vth, geo["input_shape"],
-                         int(md["hop_delay"]), float(md["scale"]), geo.get("stride", (1, 1)),
-                         geo.get("padding", (0, 0)), json.loads(str(md.get("info", "{}"))))
-        layers.append(layer)
-        shape = layer.output_shape
+        layers.append(_int_layer(name, synapse, neuron, shape))
+        shape = layers[-1].output_shape
     meta = graph.metadata
+    placement = _json(meta.get("placement"), "[]", list, "placement")
+    if not all(isinstance(p, dict) and isinstance(p.get("layer"), str) and type(p.get("cores")) is int
+               and p["cores"] >= 1 for p in placement):
+        raise TTFSError("placement must list, per layer, a table with its name and cores (an integer >= 1)",
+                        "re-create the file with `ttfs-deploy compile`")
     return IntNetwork(host.output_shape if host else input_shape, T, encoder, layers,
-                      target=str(meta.get("target", "")), placement=json.loads(str(meta.get("placement", "[]"))),
-                      metadata=json.loads(str(meta.get("extra", "{}"))), host=host)
+                      target=str(meta.get("target", "")), placement=placement,
+                      metadata=_json(meta.get("extra"), "{}", dict, "extra metadata"), host=host)

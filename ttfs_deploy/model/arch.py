@@ -37,6 +37,10 @@ DEFAULT_ARCH = {
 }
 
 
+MAX_WIDTH = 65536   #: most channels or neurons per layer a spec may ask for
+MAX_KERNEL = 32     #: largest kernel, stride and pooling window
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """One token: ``kind`` in {conv, fc, avgpool, maxpool}; ``size`` channels/neurons/window."""
@@ -53,7 +57,7 @@ def parse_spec(spec: str, n_classes: int) -> List[LayerSpec]:
     for token in filter(None, spec.strip().upper().split("-")):
         m = _TOKEN.match(token)
         if m is None:
-            raise TTFSError(f"bad architecture token {token!r} in {spec!r}",
+            raise TTFSError(f"bad architecture token {token[:20]!r} in {spec[:60]!r}",
                             "use tokens like 32C3, 32C3S2, AP2, FC256 joined by '-'")
         if m.group("c"):
             layers.append(LayerSpec("conv", int(m.group("c")), int(m.group("k")), int(m.group("s") or 1)))
@@ -70,6 +74,10 @@ def parse_spec(spec: str, n_classes: int) -> List[LayerSpec]:
                             "put a weight layer after every pooling token")
     if any(s.size <= 0 for s in layers):
         raise TTFSError(f"zero-sized layer in {spec!r}", "use positive sizes")
+    if any(s.size > MAX_WIDTH or s.kernel > MAX_KERNEL or not 1 <= s.stride <= MAX_KERNEL
+           or (s.kind == "conv" and s.kernel < 1) for s in layers):
+        raise TTFSError(f"a layer of {spec!r} is too large (at most {MAX_WIDTH} channels or neurons, "
+                        f"kernels and strides 1..{MAX_KERNEL})", "use smaller layers")
     return layers
 
 

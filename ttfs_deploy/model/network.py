@@ -25,8 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ttfs_deploy.data.encoders import encoded_shape
-from ttfs_deploy.model.arch import LayerSpec, parse_spec
 from ttfs_deploy.decision import decode_prediction, decision_step
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.model.arch import MAX_WIDTH, LayerSpec, parse_spec
 from ttfs_deploy.model.layers import TTFSWeightLayer
 from ttfs_deploy.model.neuron import fire_once
 
@@ -51,6 +52,40 @@ class ModelConfig:
     dropout: float = 0.0
     weight_bits: int = 0
     extra: Dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a one-line :class:`TTFSError` for a configuration no model can be built from (a
+        crafted checkpoint, an option out of range): kinds by name, sizes and numbers in range."""
+        from ttfs_deploy.data.encoders import ENCODERS
+        from ttfs_deploy.semantics import T_MAX
+
+        shape = self.input_shape
+        checks = [
+            (isinstance(self.arch, str), f"arch must be a spec string, got {self.arch!r}"),
+            (isinstance(shape, (tuple, list)) and len(shape) == 3
+             and all(isinstance(v, int) and 1 <= v <= 4096 for v in shape) and np.prod(shape) <= 2 ** 22,
+             f"input_shape must be (C, H, W) of positive sizes, got {shape!r}"),
+            (isinstance(self.n_classes, int) and 1 <= self.n_classes <= MAX_WIDTH,
+             f"n_classes must be 1..{MAX_WIDTH}, got {self.n_classes!r}"),
+            (isinstance(self.T, int) and 1 <= self.T <= T_MAX, f"T must be 1..{T_MAX}, got {self.T!r}"),
+            (self.encoder in ENCODERS, f"unknown encoder {self.encoder!r}"),
+            (self.init in ("ettfs", "kaiming"), f"unknown init {self.init!r}"),
+            (self.norm in ("ws", "none"), f"unknown norm {self.norm!r}"),
+            (self.decoder in DECODERS, f"unknown decoder {self.decoder!r}"),
+            (isinstance(self.weight_bits, int) and 0 <= self.weight_bits <= 16, f"weight_bits {self.weight_bits!r}"),
+        ]
+        for name in ("init_gain", "logit_scale", "threshold"):
+            value = getattr(self, name)
+            checks.append((isinstance(value, (int, float)) and np.isfinite(value) and value > 0,
+                           f"{name} must be a finite number > 0, got {value!r}"))
+        checks.append((isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1,
+                       f"dropout must be in [0, 1), got {self.dropout!r}"))
+        for ok, problem in checks:
+            if not ok:
+                raise TTFSError(f"invalid model configuration: {problem}", "train the model with `ttfs-deploy train`")
 
     def to_dict(self) -> dict:
         d = asdict(self)

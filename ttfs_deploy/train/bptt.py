@@ -30,7 +30,8 @@ from tqdm import tqdm
 from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import SPIKE_CODES, encode
 from ttfs_deploy.io_utils import atomic_path
-from ttfs_deploy.model.checkpoint import save_checkpoint
+from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_state, save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
 from ttfs_deploy.train.evaluate import evaluate
 
@@ -81,6 +82,20 @@ def jitter_times(times: np.ndarray, jitter: int, T: int, seed: int) -> np.ndarra
     return np.where(times < 0, times, moved)
 
 
+def resume_from(path: str, model: TTFSNet, optimizer: torch.optim.Optimizer, schedule: Any) -> int:
+    """Restore model, optimizer, schedule and RNG from the state at ``path`` (checked to belong
+    to ``model``'s configuration); returns the number of epochs already done."""
+    state = load_state(path, model)
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        torch.set_rng_state(state["torch_rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise TTFSError(f"resume state {path} is incomplete or damaged ({type(err).__name__})",
+                        "drop --resume to start again") from None
+    return int(state["epoch"])
+
+
 def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cfg: TrainConfig,
           out: str, meta: Optional[Dict[str, Any]] = None, resume: bool = False,
           on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
@@ -103,12 +118,10 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start_epoch = 0
     if resume and state_path.is_file():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch = int(state["epoch"])
+        start_epoch = resume_from(str(state_path), model, optimizer, schedule)
+        if start_epoch >= cfg.epochs:
+            raise TTFSError(f"the resume state {state_path} has already done {start_epoch} of {cfg.epochs} epochs",
+                            "raise --epochs to train further, or drop --resume")
     elif log_path.exists() and rank == 0:
         log_path.unlink()
 
@@ -163,7 +176,8 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         with log_path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
         with atomic_path(str(state_path)) as tmp:
-            torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+            torch.save({"format": STATE_FORMAT, "config": model_config.to_dict(),
+                        "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
                         "epoch": epoch + 1}, tmp)
         full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,

@@ -31,7 +31,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import ensure_lava
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntLayer, IntNetwork
@@ -100,63 +99,9 @@ def _conv_layout(shape: Tuple[int, ...]) -> Layout:
 
 
 def validate_network(net: IntNetwork) -> None:
-    """Reject networks the Lava graph cannot run exactly, with a one-line :class:`TTFSError`."""
-    if not net.layers:
-        raise TTFSError("the network has no layers", "compile a model with at least one layer")
-    if net.T < 1:
-        raise TTFSError(f"T must be >= 1, got {net.T}", "recompile the model")
-    prev_shape = tuple(net.input_shape)
-    for index, layer in enumerate(net.layers):
-        where = f"layer {layer.name!r}"
-        if int(np.prod(layer.input_shape)) != int(np.prod(prev_shape)):
-            raise TTFSError(f"{where} expects {layer.input_shape} inputs but receives {prev_shape}",
-                            "recompile the model")
-        if layer.kind == "conv" and tuple(layer.input_shape) != prev_shape \
-                and len(prev_shape) == 3:
-            raise TTFSError(f"{where} expects input {layer.input_shape}, the previous layer "
-                            f"gives {prev_shape}", "recompile the model")
-        if layer.hop_delay != index + 1:
-            raise TTFSError(
-                f"{where} has hop_delay {layer.hop_delay} but Lava delays layer {index + 1} by "
-                f"exactly {index + 1} steps (one per Dense/Conv hop)", "recompile the model")
-        if layer.kind == "dense":
-            if layer.weight.ndim != 2 or layer.weight.shape[1] != layer.n_inputs:
-                raise TTFSError(f"{where}: dense weight shape {layer.weight.shape} does not match "
-                                f"{layer.n_inputs} inputs", "recompile the model")
-            if not semantics.is_representable(layer.weight):
-                raise TTFSError(f"{where}: weights change under Lava's 8-bit weight preparation "
-                                "(mixed-sign weights must be even, in [-256, 254])",
-                                "recompile the model with the loihi quantizer")
-            if layer.weight_exp < 0:
-                raise TTFSError(f"{where}: negative weight_exp {layer.weight_exp}",
-                                "recompile the model")
-        elif layer.kind == "conv":
-            if layer.weight.ndim != 4 or layer.weight.shape[1] != layer.input_shape[0]:
-                raise TTFSError(f"{where}: conv weight shape {layer.weight.shape} does not match "
-                                f"input {layer.input_shape}", "recompile the model")
-            if layer.weight_exp != 0:
-                raise TTFSError(f"{where}: conv weight_exp is {layer.weight_exp}, but Lava's "
-                                "fixed-point Conv ignores weight_exp",
-                                "recompile the model (conv scale must live in the weights)")
-            w = layer.weight
-            if w.size and (w.min() < semantics.WEIGHT_MIN or w.max() > semantics.WEIGHT_MAX):
-                raise TTFSError(f"{where}: conv weights outside the 8-bit range [-256, 255]",
-                                "recompile the model")
-        else:
-            raise TTFSError(f"{where}: unknown layer kind {layer.kind!r}", "use dense or conv")
-        if not 0 <= int(layer.vth) <= semantics.VTH_MAX:
-            raise TTFSError(f"{where}: vth {layer.vth} outside 0..{semantics.VTH_MAX}",
-                            "recompile the model")
-        mant = np.asarray(layer.bias_mant)
-        exp = np.asarray(layer.bias_exp)
-        if mant.size and (mant.min() < -(semantics.BIAS_MANT_MAX + 1)
-                          or mant.max() > semantics.BIAS_MANT_MAX):
-            raise TTFSError(f"{where}: bias mantissa outside the 13-bit range",
-                            "recompile the model")
-        if exp.size and (exp.min() < 0 or exp.max() > semantics.BIAS_EXP_MAX):
-            raise TTFSError(f"{where}: bias exponent outside 0..{semantics.BIAS_EXP_MAX}",
-                            "recompile the model")
-        prev_shape = tuple(layer.output_shape)
+    """Reject networks the Lava graph cannot run exactly: :meth:`IntNetwork.validate` (again, in
+    case the network was edited after construction)."""
+    net.validate()
 
 
 @dataclass
@@ -174,8 +119,8 @@ class LavaGraph:
 
     @property
     def steps_per_sample(self) -> int:
-        """Lava steps per sample, ``T + hop_delay(last layer)``."""
-        return self.net.T + self.hop_delays[-1]
+        """Lava steps per sample (:attr:`IntNetwork.total_steps`)."""
+        return self.net.total_steps
 
     def input_data(self, input_times: np.ndarray) -> np.ndarray:
         """One sample's spike times (ours, flat, NEVER = -1) -> RingBuffer data
