@@ -64,7 +64,7 @@ def run_float(net: FloatNetwork, input_times: np.ndarray) -> List[np.ndarray]:
 def run_int(net: IntNetwork, input_times: np.ndarray) -> BackendResult:
     """Integer mode: spike times of every layer and the output membranes (backend ``torch``)."""
     start = time.perf_counter()
-    x_times = torch.as_tensor(np.asarray(input_times), dtype=torch.long)
+    x_times = torch.as_tensor(net.check_input_times(input_times), dtype=torch.long)
     B = len(x_times)
     weights = [torch.as_tensor(semantics.effective_weight(layer.weight.astype(np.int64), layer.weight_exp)
                                .astype(np.float64))

@@ -49,10 +49,7 @@ def energy_report(net: IntNetwork, input_times: np.ndarray, labels: Optional[np.
     are given), and the two simulator results (full window, early exit).
     """
     prof, ann = _profile(profile), _profile(ann_profile)
-    input_times = np.asarray(input_times)
-    if input_times.ndim != 2 or input_times.shape[1] != net.n_inputs:
-        raise TTFSError(f"input spike times have shape {input_times.shape}, the network needs (samples, {net.n_inputs})",
-                        "encode the data set the model was trained on")
+    input_times = net.check_input_times(input_times)
     if len(input_times) == 0:
         raise TTFSError("no samples to report energy on", "pass at least one sample (--samples N)")
     if labels is not None:

@@ -206,6 +206,24 @@ class IntNetwork:
         """Steps the target runs per sample: the window ``T`` plus the last layer's hop delay."""
         return T + (cls.hop_delay(n_layers - 1) if n_layers else 0)
 
+    def check_input_times(self, input_times: np.ndarray) -> np.ndarray:
+        """The one check of input spike times every backend applies: ``(B, n_inputs)`` (or
+        ``(B,) + input_shape``) integer steps in ``0..T-1`` or ``NEVER``; returns an int64 copy."""
+        times = np.asarray(input_times)
+        if times.ndim >= 2 and times.shape[1:] == tuple(self.input_shape):
+            times = times.reshape(times.shape[0], self.n_inputs)
+        _check(times.ndim == 2 and times.shape[1] == self.n_inputs,
+               f"input spike times have shape {times.shape}, expected (samples, {self.n_inputs})",
+               "pass one row of spike times per sample (encode the data set the model was trained on)")
+        if times.size and not np.issubdtype(times.dtype, np.integer):
+            _check(np.array_equal(times, np.round(times)), "input spike times must be integer steps",
+                   "encode the data first")
+        times = times.astype(np.int64)
+        bad = (times != semantics.NEVER) & ((times < 0) | (times >= self.T))
+        _check(not bad.any(), f"input spike times must be in 0..{self.T - 1} or {semantics.NEVER} (never), found "
+               f"{int(times[bad][0]) if bad.any() else 0}", f"encode the data with T={self.T}")
+        return times
+
     @property
     def total_steps(self) -> int:
         return self.steps_on_target(self.T, len(self.layers))

@@ -41,9 +41,7 @@ class EventSim:
             progress: bool = False) -> BackendResult:
         """Simulate ``input_times`` ((B, n_inputs) steps, -1 silent) in batches of ``batch_size``
         (the batches only pace the progress bar; samples run in parallel within a batch)."""
-        input_times = np.asarray(input_times, dtype=np.int64)
-        if input_times.ndim != 2 or input_times.shape[1] != self.net.n_inputs:
-            raise ValueError(f"input_times must be (B, {self.net.n_inputs}), got {input_times.shape}")
+        input_times = self.net.check_input_times(input_times)
         B, flat, start = len(input_times), self.flat, time.perf_counter()
         times = np.empty((B, flat.neuron_start[-1]), np.int32)
         v_final = np.empty((B, self.net.layers[-1].n_neurons), np.int64)

@@ -27,7 +27,6 @@ import numpy as np
 from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import ensure_lava
 from ttfs_deploy.backends.result import BackendResult
-from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntNetwork
 from ttfs_deploy.semantics import NEVER
 
@@ -55,25 +54,6 @@ def run_config(graph: LavaGraph) -> Loihi2SimCfg:
     exceptions: Dict[Any, Any] = {FireOnceIF: model}
     exceptions.update({neuron: model for neuron in graph.neurons})
     return Loihi2SimCfg(select_tag=graph.select_tag, exception_proc_model_map=exceptions)
-
-
-def check_input_times(net: IntNetwork, input_times: np.ndarray) -> np.ndarray:
-    """Validate ``input_times`` ``(B, n_inputs)`` (or ``(B,) + input_shape``); int64 copy."""
-    times = np.asarray(input_times)
-    if times.ndim >= 2 and times.shape[1:] == tuple(net.input_shape):
-        times = times.reshape(times.shape[0], net.n_inputs)
-    if times.ndim != 2 or times.shape[1] != net.n_inputs:
-        raise TTFSError(f"input spike times have shape {times.shape}, expected (B, {net.n_inputs})",
-                        "pass one row of spike times per sample")
-    if times.size and not np.issubdtype(times.dtype, np.integer):
-        if not np.array_equal(times, np.round(times)):
-            raise TTFSError("input spike times must be integer steps", "encode the data first")
-    times = times.astype(np.int64)
-    bad = (times != NEVER) & ((times < 0) | (times >= net.T))
-    if bad.any():
-        raise TTFSError(f"input spike times must be in 0..{net.T - 1} or {NEVER} (never), found "
-                        f"{int(times[bad][0])}", f"encode the data with T={net.T}")
-    return times
 
 
 def _progress(iterable: Iterable[int], total: int, enabled: bool) -> Iterable[int]:
@@ -123,7 +103,7 @@ class LavaNetwork:
             reference-frame spike times of every layer; ``v_final`` and ``v_spike`` read from the
             last layer's ``v`` and ``v_spike`` Vars (membrane units).
         """
-        times = check_input_times(self.net, input_times)
+        times = self.net.check_input_times(input_times)
         n_samples = times.shape[0]
         spike_times = [np.full((n_samples, layer.n_neurons), NEVER, dtype=np.int64)
                        for layer in self.net.layers]
