@@ -358,7 +358,7 @@ def test_bad_inputs_and_networks_give_one_line_errors():
     net = hand_network()
     with pytest.raises(TTFSError, match="input spike times must be in 0..5"):
         runner.LavaNetwork(net).run(np.array([[0, 6]]))
-    with pytest.raises(TTFSError, match="expected \\(B, 2\\)"):
+    with pytest.raises(TTFSError, match="expected \\(samples, 2\\)"):
         runner.LavaNetwork(net).run(np.zeros((1, 3), dtype=np.int64))
     net.layers[1].hop_delay = 3
     with pytest.raises(TTFSError, match="hop_delay"):
