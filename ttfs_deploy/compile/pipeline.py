@@ -1,4 +1,4 @@
-"""The whole compile: checkpoint -> fold -> quantize -> time-step map -> place -> report."""
+"""The whole compile: checkpoint -> fold -> quantize -> time-step map -> split fan-in -> place -> report."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 from ttfs_deploy.compile.fold import fold_model
 from ttfs_deploy.compile.placement import place
 from ttfs_deploy.compile.quantize import quantize_network
+from ttfs_deploy.compile.split import split_fan_in
 from ttfs_deploy.data.encoders import SPIKE_CODES
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
@@ -32,8 +33,8 @@ class CompileReport:
 
 
 def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
-    """Quantize, map time and place a folded network."""
-    net = quantize_network(floatnet, profile)
+    """Quantize, map time, split fan-ins larger than a core's input axons and place a folded network."""
+    net = split_fan_in(quantize_network(floatnet, profile), profile)
     net.placement = place(net, profile)
     return net
 
@@ -65,7 +66,7 @@ def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> Comp
     """Per-layer summary of a compiled network."""
     layers = []
     for layer, placed in zip(net.layers, net.placement):
-        layers.append({"name": layer.name, "kind": layer.kind, "neurons": layer.n_neurons,
+        layers.append({"name": layer.name, "kind": layer.kind, "neuron": layer.neuron, "neurons": layer.n_neurons,
                        "synapses": placed["synapses"], "cores": placed["cores"],
                        "first_core": placed["first_core"], "fan_in": placed["fan_in"],
                        "weight_bits": layer.info["weight_bits_used"], "weight_exp": layer.weight_exp,

@@ -23,7 +23,7 @@ def layer_cores(layer, limits: Dict[str, Any]) -> Dict[str, Any]:
     synapses = connections(layer)
     kernel = int(layer.weight.size)
     stored = kernel if (layer.kind == "conv" and limits.get("conv_weight_sharing")) else synapses
-    fan_in = int(layer.weight[0].size)
+    fan_in = layer.fan_in
     by_neurons = math.ceil(layer.n_neurons / limits["neurons_per_core"])
     per_core_stored = stored if stored == kernel and layer.kind == "conv" and limits.get("conv_weight_sharing") else None
     if per_core_stored is not None:

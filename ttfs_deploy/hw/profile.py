@@ -5,7 +5,7 @@ Schema (all sections optional except where a command needs them; units in the ke
 ``[bits]`` (weight_mantissa, weight_exp_min/max, threshold, bias_mantissa, bias_exp_max, state,
 synaptic_input), ``[limits]`` (cores_per_chip, chips, neurons_per_core,
 synaptic_memory_bytes_per_core, bytes_per_synapse, input_axons_per_core, output_axons_per_core,
-conv_weight_sharing), ``[timing]`` (seconds per event), ``[energy]`` (joules per event, ``source``).
+conv_weight_sharing, graded_spikes), ``[timing]`` (seconds per event), ``[energy]`` (joules per event, ``source``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ class HardwareProfile:
     timing: Dict[str, Any] = field(default_factory=dict)
     energy: Dict[str, Any] = field(default_factory=dict)
     path: str = ""
+
+    @property
+    def graded_spikes(self) -> bool:
+        """True when spikes can carry an integer payload (Loihi 2), which fan-in splitting needs;
+        ``[limits] graded_spikes``, false when absent."""
+        return bool(self.limits.get("graded_spikes", False))
 
     def require_target(self) -> None:
         """Raise unless this profile has what the compiler needs."""

@@ -42,7 +42,11 @@ def layer_matrix(layer) -> sp.csr_matrix:
 
 
 def connections(layer) -> int:
-    """All synapses of the layer, zero weights included (NeuroBench's dense count per step)."""
+    """All synapses of the layer, zero weights included (NeuroBench's dense count per step);
+    a layer made by the fan-in split counts its non-zero weights (its zeros are the blocks
+    that no relay connects)."""
+    if getattr(layer, "info", {}).get("split"):
+        return int(layer_matrix(layer).nnz)
     if layer.kind == "dense":
         return int(np.prod(layer.weight.shape))
     ones = np.ones_like(np.asarray(layer.weight), dtype=np.int8)

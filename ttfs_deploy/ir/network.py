@@ -24,6 +24,7 @@ import numpy as np
 NEVER = -1  #: spike time of a neuron that did not fire
 
 LayerKind = Literal["dense", "conv"]
+NeuronKind = Literal["fire_once", "relay"]
 
 
 def conv_output_shape(input_shape: Tuple[int, ...], c_out: int, kernel: Tuple[int, int],
@@ -101,6 +102,11 @@ class IntLayer(LayerGeometry):
     * ``vth``: the neuron spikes when ``v > vth << 6`` (membrane units).
     * ``hop_delay``: steps by which this layer lags the reference frame on the target.
     * ``scale``: integer weight units per float unit (``alpha``), for reports only.
+    * ``neuron``: ``"fire_once"`` (the TTFS neurons above) or ``"relay"``: partial-sum relays
+      made by fan-in splitting (``compile/split.py``), which send their exact synaptic input
+      every step as a graded spike (:func:`ttfs_deploy.semantics.relay_step`; bias, ``vth``
+      unused). A layer after a relay layer receives graded spikes. Layers made by the split
+      carry ``info["split"]`` (the layer they come from, level, groups).
     """
 
     name: str
@@ -116,6 +122,17 @@ class IntLayer(LayerGeometry):
     stride: Tuple[int, int] = (1, 1)
     padding: Tuple[int, int] = (0, 0)
     info: Dict[str, Any] = field(default_factory=dict)
+    neuron: NeuronKind = "fire_once"
+
+    @property
+    def fan_in(self) -> int:
+        """Presynaptic neurons of one neuron (input axons it needs): the kernel or weight row
+        size, zeros included; for layers made by the fan-in split (block-structured weights),
+        the largest count of non-zero weights of one neuron."""
+        if "split" not in self.info:
+            return int(self.weight[0].size)
+        flat = np.asarray(self.weight).reshape(len(self.weight), -1)
+        return int((flat != 0).sum(1).max(initial=0))
 
     def bias_per_neuron(self) -> np.ndarray:
         """Per-step bias in membrane units, one value per neuron, flattened C-order (int64)."""
