@@ -2,7 +2,9 @@
 
 Lava results arrive with the documented per-layer hop delay already removed (the Lava runner
 subtracts ``IntLayer.hop_delay``); the event simulator is the reference. A mismatch is one
-(sample, neuron) whose first-spike time (or "never") differs from the reference.
+(sample, neuron) whose first-spike time (or "never") differs from the reference. Relay layers
+(fan-in splitting) are not neurons of the trained network and have no first-spike times: they
+are skipped; the layers they feed are compared as usual.
 """
 
 from __future__ import annotations
@@ -63,10 +65,11 @@ def verify_network(net: IntNetwork, input_times: np.ndarray, backends: tuple = (
     Per layer, ``mismatches`` sums over the compared backends; ``compared`` counts
     samples x neurons for each backend.
     """
-    names = [layer.name for layer in net.layers]
+    compared = [index for index, layer in enumerate(net.layers) if layer.neuron != "relay"]
+    names = [net.layers[index].name for index in compared]
     ref = EventSim(net).run(input_times)
     per_layer = {name: {"name": name, "neurons": layer.n_neurons, "compared": 0, "mismatches": 0}
-                 for name, layer in zip(names, net.layers)}
+                 for name, layer in zip(names, (net.layers[index] for index in compared))}
     agree, lava_seconds = True, None
     predictions = {"eventsim": ref.predictions}
     for backend in backends:
@@ -82,7 +85,7 @@ def verify_network(net: IntNetwork, input_times: np.ndarray, backends: tuple = (
             raise ValueError(f"unknown backend {backend!r}")
         agree &= bool(np.array_equal(preds, ref.predictions))
         predictions[backend] = preds
-        for row in compare_layers(names, ref.spike_times, times):
+        for row in compare_layers(names, [ref.spike_times[i] for i in compared], [times[i] for i in compared]):
             entry = per_layer[row["name"]]
             entry["compared"] += row["compared"]
             entry["mismatches"] += row["mismatches"]

@@ -12,6 +12,12 @@ and a permutation ``perm`` with ``lava_flat[j] == ours_flat[perm[j]]``:
 * a dense layer feeding a conv layer: shape ``(n,)`` with the conv's ``(W, H, C)`` order (its
   ``s_out`` is reshaped to ``(W, H, C)``); any other dense layer: ``(n,)``, identity.
 
+Relay layers (fan-in splitting) are the same synapses followed by Lava's ``GradedVec`` with
+``vth = 0`` instead of ``FireOnceIF``: it sends its input ``a_in`` every step as a graded spike
+(nothing when ``a_in == 0``), which is :func:`ttfs_deploy.semantics.relay_step`; the synapses
+after a relay layer take graded spikes (``num_message_bits = 24``: ``a = W @ payload``), see
+:func:`build_relay` and :func:`message_bits`. A relay is one more hop like any layer.
+
 ``Dense`` weights are permuted to ``W[out_perm][:, in_perm]``; conv kernels become
 ``w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1)`` (flip for convolution, then ``(C_out, kW, kH,
 C_in)``); padding and stride are given to Lava as ``(x, y) = (w, h)``.
@@ -40,6 +46,7 @@ ensure_lava()
 
 from lava.proc.conv.process import Conv  # noqa: E402
 from lava.proc.dense.process import Dense  # noqa: E402
+from lava.proc.graded.process import GradedVec  # noqa: E402
 from lava.proc.io.source import RingBuffer  # noqa: E402
 
 from ttfs_deploy.backends.lava.process import FireOnceIF  # noqa: E402
@@ -172,6 +179,12 @@ class LavaGraph:
     hop_delays: List[int] = field(default_factory=list)
 
     @property
+    def fire_once(self) -> List[Tuple[int, Any]]:
+        """``(layer index, FireOnceIF)`` of every layer that is not a relay layer."""
+        return [(index, neuron) for index, neuron in enumerate(self.neurons)
+                if isinstance(neuron, FireOnceIF)]
+
+    @property
     def steps_per_sample(self) -> int:
         """Lava steps per sample, ``T + hop_delay(last layer)``."""
         return self.net.T + self.hop_delays[-1]
@@ -196,6 +209,23 @@ def _layer_layout(layer: IntLayer, next_layer: Optional[IntLayer]) -> Layout:
         inner = _conv_layout(next_layer.input_shape)
         return Layout((layer.n_neurons,), inner.perm)
     return _identity(layer.n_neurons)
+
+
+def message_bits(prev: Optional[IntLayer]) -> int:
+    """``num_message_bits`` of the synapses fed by layer ``prev``: graded spikes
+    (:data:`semantics.GRADED_BITS`) after a relay layer, binary (0) otherwise."""
+    return semantics.GRADED_BITS if prev is not None and prev.neuron == "relay" else 0
+
+
+def build_relay(layer: IntLayer, layout: Layout, select_tag: str) -> Any:
+    """Relay neurons of a split layer: ``GradedVec(vth=0)``, whose fixed-point model sends
+    ``v = a_in`` when ``|v| > 0`` and then clears ``v`` (an exact pass-through of this step's
+    synaptic input, as :func:`ttfs_deploy.semantics.relay_step`). Lava has only a ``fixed_pt``
+    model for it."""
+    if select_tag != "fixed_pt":
+        raise TTFSError(f"layer {layer.name!r} is a relay layer, which Lava runs only in fixed_pt "
+                        "(GradedVec has no floating_pt model)", "run with select_tag='fixed_pt'")
+    return GradedVec(shape=tuple(layout.shape), vth=0)
 
 
 def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
@@ -230,6 +260,7 @@ def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
                             name=f"{layer.name}.dense")
             else:
                 syn = Dense(weights=w.astype(np.int32), weight_exp=int(layer.weight_exp),
+                            num_message_bits=message_bits(layers[index - 1] if index else None),
                             name=f"{layer.name}.dense")
             in_port = prev_port if len(prev_layout.shape) == 1 else prev_port.flatten()
         else:
@@ -239,6 +270,7 @@ def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
                        input_shape=in_shape,
                        padding=(int(layer.padding[1]), int(layer.padding[0])),
                        stride=(int(layer.stride[1]), int(layer.stride[0])),
+                       num_message_bits=message_bits(layers[index - 1] if index else None),
                        name=f"{layer.name}.conv")
             in_port = prev_port if tuple(prev_layout.shape) == in_shape \
                 else prev_port.reshape(in_shape)
@@ -256,7 +288,8 @@ def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
         else:
             mant, bexp = bias_mant[layout.perm], bias_exp[layout.perm]
         d = int(layer.hop_delay)
-        neuron = FireOnceIF(shape=tuple(layout.shape), du=DU_DELTA, dv=DV_NO_LEAK,
+        neuron = build_relay(layer, layout, select_tag) if layer.neuron == "relay" else FireOnceIF(
+                            shape=tuple(layout.shape), du=DU_DELTA, dv=DV_NO_LEAK,
                             vth=int(layer.vth),
                             bias_mant=np.array(mant, dtype=float if floating else np.int32),
                             bias_exp=np.array(bexp, dtype=float if floating else np.int32),
