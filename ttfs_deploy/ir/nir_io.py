@@ -15,7 +15,12 @@ nodes (``Affine`` or ``Conv2d`` then ``IF``), so other NIR tools can load them. 
   strict ``>``: ``v_threshold = vth << 6``; weights ``(mant << weight_exp) << 6``; biases
   ``bias_mant << bias_exp``. Node metadata carries the Lava fields (``weight_exp``,
   ``bias_mant``, ``bias_exp``, ``vth``, ``hop_delay``, ``scale``), checked against the node
-  parameters on read.
+  parameters on read;
+* relay layers (fan-in splitting) are an ``Affine``/``Conv2d`` with ``neuron: "relay"`` in its
+  metadata and no ``IF``: it feeds the next layer's synapse node directly, with weights in
+  weight units ``mant << weight_exp`` (no ``<< 6``) and zero bias. The ``Affine``/``Conv2d``
+  chain composes linearly, so plain NIR semantics (zero delay) give the final ``IF`` exactly the
+  unsplit layer's input: partial sums added with weight ``1 << 6``.
 """
 
 from __future__ import annotations
@@ -55,8 +60,13 @@ def _chain(input_shape: Tuple[int, ...], layers: List[Tuple[str, Any, Any, Tuple
             nodes[f"{name}_flatten"] = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0)
             edges.append((prev, f"{name}_flatten"))
             prev = f"{name}_flatten"
-        nodes[name], nodes[f"{name}_if"] = synapse, neuron
-        edges += [(prev, name), (name, f"{name}_if")]
+        nodes[name] = synapse
+        edges.append((prev, name))
+        if neuron is None:  # a relay layer: its graded output feeds the next synapse node
+            prev, shape = name, tuple(int(s) for s in synapse.metadata["output_shape"])
+            continue
+        nodes[f"{name}_if"] = neuron
+        edges.append((name, f"{name}_if"))
         prev, shape = f"{name}_if", tuple(neuron.v_threshold.shape)
     nodes["output"] = nir.Output(output_type={"output": np.array([n_out])})
     edges.append((prev, "output"))
@@ -101,6 +111,9 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
     """The deployable network as a NIR graph in membrane units with integer dtypes."""
     layers = []
     for layer in net.layers:
+        if layer.neuron == "relay":
+            layers.append(_relay_nodes(layer))
+            continue
         shape = layer.output_shape
         weight = (layer.weight.astype(np.int64) << layer.weight_exp) << 6
         bias = layer.bias_mant.astype(np.int64) << layer.bias_exp.astype(np.int64)
@@ -124,6 +137,17 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
     return _chain(input_shape, layers, net.n_classes, _graph_metadata("deployable", net.T, net.encoder, extra))
 
 
+def _relay_nodes(layer: IntLayer) -> Tuple[str, Any, None, Tuple[int, ...]]:
+    """(name, synapse, no IF, input shape) of a relay layer: weights in weight units."""
+    weight = layer.weight.astype(np.int64) << layer.weight_exp
+    synapse = _synapse(layer.kind, weight, np.zeros(layer.output_shape[0], np.int64), layer)
+    synapse.metadata = {"kind": layer.kind, "neuron": "relay", "graded": True,
+                        "weight_exp": int(layer.weight_exp), "hop_delay": int(layer.hop_delay),
+                        "scale": float(layer.scale), "output_shape": np.asarray(layer.output_shape),
+                        "info": json.dumps(layer.info)}
+    return layer.name, synapse, None, layer.input_shape
+
+
 def write_graph(graph: nir.NIRGraph, path: str) -> None:
     """Write atomically: a temp file renamed into place, so a failure leaves no half file."""
     with atomic_path(path) as tmp:
@@ -142,12 +166,16 @@ def read_graph(path: str) -> nir.NIRGraph:
 
 
 def _layers_of(graph: nir.NIRGraph) -> List[Tuple[str, Any, Any]]:
-    """(name, synapse, IF) in chain order, following edges from ``input``."""
+    """(name, synapse, IF) in chain order, following edges from ``input``; the IF is ``None``
+    for a relay layer (a synapse node with ``neuron: "relay"`` feeding the next synapse)."""
     nxt = {src: dst for src, dst in graph.edges}
     out, node = [], nxt.get("input")
     while node is not None and node != "output":
         obj = graph.nodes[node]
-        if isinstance(obj, (nir.Affine, nir.Conv2d)):
+        if isinstance(obj, (nir.Affine, nir.Conv2d)) and (obj.metadata or {}).get("neuron") == "relay":
+            out.append((node, obj, None))
+            node = nxt.get(node)
+        elif isinstance(obj, (nir.Affine, nir.Conv2d)):
             neuron_name = nxt.get(node)
             neuron = graph.nodes.get(neuron_name)
             if not isinstance(neuron, nir.IF):
@@ -206,18 +234,23 @@ def read_int(path: str) -> IntNetwork:
         geo = _geometry(synapse, shape)
         exp = int(md["weight_exp"])
         weight = np.asarray(synapse.weight).astype(np.int64)
-        mant = (weight >> 6) >> exp
-        bias_mant, bias_exp = np.asarray(md["bias_mant"], np.int64), np.asarray(md["bias_exp"], np.int64)
-        vth = int(md["vth"])
-        consistent = (np.array_equal((mant << exp) << 6, weight)
+        relay = neuron is None
+        unit = 0 if relay else 6   # relay synapses are in weight units, the others in membrane units
+        mant = (weight >> unit) >> exp
+        channels = int(weight.shape[0])
+        bias_mant = np.zeros(channels, np.int64) if relay else np.asarray(md["bias_mant"], np.int64)
+        bias_exp = np.zeros(channels, np.int64) if relay else np.asarray(md["bias_exp"], np.int64)
+        vth = 0 if relay else int(md["vth"])
+        consistent = (np.array_equal((mant << exp) << unit, weight)
                       and np.array_equal(bias_mant << bias_exp, np.asarray(synapse.bias).astype(np.int64))
-                      and np.all(np.asarray(neuron.v_threshold) == vth << 6))
+                      and (relay or np.all(np.asarray(neuron.v_threshold) == vth << 6)))
         if not consistent:
             raise TTFSError(f"{path}: layer {name}'s metadata disagrees with its parameters",
                             "re-compile the model instead of editing the file")
         layer = IntLayer(name, geo["kind"], mant, exp, bias_mant, bias_exp, vth, geo["input_shape"],
                          int(md["hop_delay"]), float(md["scale"]), geo.get("stride", (1, 1)),
-                         geo.get("padding", (0, 0)), json.loads(str(md.get("info", "{}"))))
+                         geo.get("padding", (0, 0)), json.loads(str(md.get("info", "{}"))),
+                         neuron="relay" if relay else "fire_once")
         layers.append(layer)
         shape = layer.output_shape
     meta = graph.metadata
