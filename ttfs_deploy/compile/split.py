@@ -50,6 +50,10 @@ def split_fan_in(net: IntNetwork, profile: HardwareProfile) -> IntNetwork:
             raise TTFSError(f"layer {layer.name} has fan-in {layer.fan_in} > {axons} input axons per "
                             f"core on {profile.name}, and splitting it needs graded spikes, which "
                             f"{profile.name} lacks", "use --target loihi2 or reduce that layer's inputs")
+        if axons < 2:
+            raise TTFSError(f"layer {layer.name} has fan-in {layer.fan_in} but {profile.name} has "
+                            f"{axons} input axon(s) per core: partial sums need at least 2",
+                            "use a profile with more input axons")
         layers.extend(split_layer(layer, axons))
     layers = [replace(layer, hop_delay=index + 1) for index, layer in enumerate(layers)]
     return replace(net, layers=layers)
