@@ -26,6 +26,7 @@ from ttfs_deploy.cli import cli
 from ttfs_deploy.compile.split import split_fan_in
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import load_profile
+from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import NEVER, IntLayer, IntNetwork
 from ttfs_deploy.ir.nir_io import int_to_nir, read_int, write_graph
 
@@ -85,6 +86,8 @@ def test_split_dense_hand_weights_and_hops(hand_split):
     assert (relay.hop_delay, final.hop_delay, final.weight_exp, final.vth) == (1, 2, 0, 99)
     assert (net.total_steps, split.total_steps) == (6 + 1, 6 + 2)
     assert (relay.fan_in, final.fan_in) == (2, 2)
+    relay.weight[0, 1] = 0  # a zero weight is still a synapse of the block, as in unsplit layers
+    assert (relay.fan_in, connections(relay), connections(final)) == (2, 4, 2)
     assert net.layers[0].hop_delay == 1  # the input network is not changed
 
 
@@ -136,6 +139,8 @@ def test_split_conv_groups_input_channels():
     assert final.weight.shape == (3, 6, 1, 1) and final.output_shape == (3, 5, 5)
     np.testing.assert_array_equal(final.weight[:, :, 0, 0], np.hstack([np.eye(3), np.eye(3)]))
     assert (relay.fan_in, final.fan_in) == (18, 2)
+    # the relays store the layer's synapses (padding excluded), the final layer 2 per neuron
+    assert connections(relay) == connections(conv) and connections(final) == 2 * 75
     assert_same_spikes(net, split, rng.integers(-1, 10, (16, 100)))
 
 

@@ -43,11 +43,11 @@ def layer_matrix(layer) -> sp.csr_matrix:
 
 def connections(layer) -> int:
     """All synapses of the layer, zero weights included (NeuroBench's dense count per step);
-    a layer made by the fan-in split counts its non-zero weights (its zeros are the blocks
-    that no relay connects)."""
-    if getattr(layer, "info", {}).get("split"):
-        return int(layer_matrix(layer).nnz)
+    a layer made by the fan-in split counts its block structure (``IntLayer.synapse_mask``)."""
+    if hasattr(layer, "synapse_mask"):
+        mask = layer.synapse_mask()
+    else:
+        mask = np.ones_like(np.asarray(layer.weight), dtype=np.int8)
     if layer.kind == "dense":
-        return int(np.prod(layer.weight.shape))
-    ones = np.ones_like(np.asarray(layer.weight), dtype=np.int8)
-    return int(conv_matrix(ones, tuple(layer.input_shape), tuple(layer.stride), tuple(layer.padding)).nnz)
+        return int(mask.sum())
+    return int(conv_matrix(mask, tuple(layer.input_shape), tuple(layer.stride), tuple(layer.padding)).nnz)

@@ -126,13 +126,29 @@ class IntLayer(LayerGeometry):
 
     @property
     def fan_in(self) -> int:
-        """Presynaptic neurons of one neuron (input axons it needs): the kernel or weight row
-        size, zeros included; for layers made by the fan-in split (block-structured weights),
-        the largest count of non-zero weights of one neuron."""
+        """Presynaptic neurons of one neuron (the input axons it needs), the largest over the
+        layer's neurons: the weight row or kernel size, zeros included, or for a layer made by
+        the fan-in split its block structure (:meth:`synapse_mask`)."""
         if "split" not in self.info:
             return int(self.weight[0].size)
-        flat = np.asarray(self.weight).reshape(len(self.weight), -1)
-        return int((flat != 0).sum(1).max(initial=0))
+        return int(self.synapse_mask().reshape(len(self.weight), -1).sum(1).max(initial=0))
+
+    def synapse_mask(self) -> np.ndarray:
+        """1 where a synapse exists (int8, the shape of ``weight``): every weight, zeros included,
+        except in layers made by the fan-in split, whose zero blocks connect nothing. Level-1
+        relays (``info["split"]["level"] == 1``) connect group ``g``'s inputs (or input channels)
+        ``[g * group_size, (g + 1) * group_size)`` only; the summing layers their weight-1 entries."""
+        split = self.info.get("split")
+        if not split:
+            return np.ones(self.weight.shape, np.int8)
+        if split["level"] != 1:
+            return (self.weight != 0).astype(np.int8)
+        mask = np.zeros(self.weight.shape, np.int8)
+        groups, per = int(split["groups"]), int(split["group_size"])
+        rows = len(self.weight) // groups
+        for g in range(groups):
+            mask[g * rows:(g + 1) * rows, g * per:(g + 1) * per] = 1
+        return mask
 
     def bias_per_neuron(self) -> np.ndarray:
         """Per-step bias in membrane units, one value per neuron, flattened C-order (int64)."""
