@@ -140,10 +140,15 @@ def _narrowest(weights: np.ndarray) -> np.ndarray:
 
 @numba.njit(inline="always")
 def _add_dense_row(acc, weights, start, n_out, payload):
-    """One input spike into a dense layer: its whole weight row times the spike's payload."""
+    """One input spike into a dense layer: its whole weight row times the spike's payload
+    (binary spikes skip the multiply: 64-bit vector multiplies are slow without AVX-512)."""
     row = weights[start:start + n_out]
-    for i in range(n_out):
-        acc[i] += row[i] * payload
+    if payload == 1:
+        for i in range(n_out):
+            acc[i] += row[i]
+    else:
+        for i in range(n_out):
+            acc[i] += row[i] * payload
 
 
 @numba.njit(inline="always")
@@ -161,8 +166,12 @@ def _add_conv_taps(acc, weights, start, g, j, payload):
             a = (oy * w_out + ox) * c_out
             wi = start + ((ci * kh + ky) * kw + kx) * c_out
             acc_at, taps = acc[a:a + c_out], weights[wi:wi + c_out]
-            for c in range(c_out):
-                acc_at[c] += taps[c] * payload
+            if payload == 1:
+                for c in range(c_out):
+                    acc_at[c] += taps[c]
+            else:
+                for c in range(c_out):
+                    acc_at[c] += taps[c] * payload
 
 
 @numba.njit(parallel=True, cache=True)
