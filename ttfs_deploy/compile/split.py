@@ -3,10 +3,11 @@ becomes partial-sum relay layers plus the final layer (Loihi 2 graded spikes).
 
 For a layer with fan-in ``F > A`` (``A = input_axons_per_core``):
 
-* level 1 relays: the layer's inputs are cut into ``G = ceil(F / A)`` groups (dense: runs of
-  ``A`` consecutive inputs; conv: runs of ``A // (kh * kw)`` input channels) and relay ``(g, o)``
-  gets the layer's own weights (and ``weight_exp``) from group ``g`` only; it sends, every step,
-  this step's exact partial sum as a graded spike (:func:`ttfs_deploy.semantics.relay_step`).
+* level 1 relays: each neuron's weight row, flattened (dense: its inputs; conv: its kernel taps
+  ``(c_in, ky, kx)`` in C-order), is cut into ``G = ceil(F / A)`` runs of ``A`` consecutive
+  entries, and relay ``(g, o)`` gets the layer's own weights (and ``weight_exp``) of run ``g``
+  only (a conv relay keeps the layer's stride and padding); it sends, every step, this step's
+  exact partial sum as a graded spike (:func:`ttfs_deploy.semantics.relay_step`).
   Relay outputs are laid out group-major: dense ``g * n_out + o``, conv channel ``g * C_out + c``.
 * while ``G > A``: a further relay level adds groups of ``A`` relays with weight 1
   (``weight_exp = 0``), leaving ``ceil(G / A)`` groups;
@@ -71,24 +72,18 @@ def split_layer(layer: IntLayer, axons: int) -> List[IntLayer]:
 
 
 def _first_relays(layer: IntLayer, axons: int) -> IntLayer:
-    """Level-1 relays: the layer's weights, one block of output neurons per input group."""
+    """Level-1 relays: the layer's weights, one block of output neurons (channels) per group of
+    ``axons`` consecutive entries of a neuron's flattened weight row (dense: inputs; conv:
+    ``(c_in, ky, kx)`` kernel taps in C-order)."""
     w = np.asarray(layer.weight, dtype=np.int64)
-    if layer.kind == "dense":
-        per = axons                                   # inputs per group
-    else:
-        taps = int(np.prod(w.shape[2:]))
-        if taps > axons:
-            raise TTFSError(f"layer {layer.name}: one input channel's kernel has {taps} taps, more "
-                            f"than {axons} input axons per core", "use a smaller kernel or more input axons")
-        per = axons // taps                           # input channels per group
-    n_in = w.shape[1]
-    groups = math.ceil(n_in / per)
-    blocks = np.zeros((groups,) + w.shape, dtype=np.int64)
+    rows = w.reshape(len(w), -1)
+    groups = math.ceil(rows.shape[1] / axons)
+    blocks = np.zeros((groups,) + rows.shape, dtype=np.int64)
     for g in range(groups):
-        blocks[g, :, g * per:(g + 1) * per] = w[:, g * per:(g + 1) * per]
-    relay = _relay(layer, blocks.reshape((groups * w.shape[0],) + w.shape[1:]), layer.weight_exp,
+        blocks[g, :, g * axons:(g + 1) * axons] = rows[:, g * axons:(g + 1) * axons]
+    relay = _relay(layer, blocks.reshape((groups * len(w),) + w.shape[1:]), layer.weight_exp,
                    layer.input_shape, layer.stride, layer.padding, level=1, groups=groups,
-                   group_size=per)
+                   group_size=axons)
     relay.info.update(weight_bits_used=layer.info.get("weight_bits_used", 8),
                       quant_error=layer.info.get("quant_error", 0.0))
     return relay

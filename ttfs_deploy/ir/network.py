@@ -136,18 +136,20 @@ class IntLayer(LayerGeometry):
     def synapse_mask(self) -> np.ndarray:
         """1 where a synapse exists (int8, the shape of ``weight``): every weight, zeros included,
         except in layers made by the fan-in split, whose zero blocks connect nothing. Level-1
-        relays (``info["split"]["level"] == 1``) connect group ``g``'s inputs (or input channels)
-        ``[g * group_size, (g + 1) * group_size)`` only; the summing layers their weight-1 entries."""
+        relays (``info["split"]["level"] == 1``) connect only entries ``[g * group_size,
+        (g + 1) * group_size)`` of the flattened weight row (inputs, or ``(c_in, ky, kx)`` taps)
+        in group ``g``; the summing layers their weight-1 entries."""
         split = self.info.get("split")
         if not split:
             return np.ones(self.weight.shape, np.int8)
         if split["level"] != 1:
             return (self.weight != 0).astype(np.int8)
         mask = np.zeros(self.weight.shape, np.int8)
+        flat = mask.reshape(len(mask), -1)   # a view
         groups, per = int(split["groups"]), int(split["group_size"])
         rows = len(self.weight) // groups
         for g in range(groups):
-            mask[g * rows:(g + 1) * rows, g * per:(g + 1) * per] = 1
+            flat[g * rows:(g + 1) * rows, g * per:(g + 1) * per] = 1
         return mask
 
     def bias_per_neuron(self) -> np.ndarray:
