@@ -21,7 +21,7 @@ from ttfs_deploy.ir.network import IntNetwork
 def layer_cores(layer, limits: Dict[str, Any]) -> Dict[str, Any]:
     """Resource needs of one layer: neurons, synapses, stored bytes, fan-in, cores."""
     synapses = connections(layer)
-    kernel = int(layer.weight.size)
+    kernel = int(layer.synapse_mask().sum())  # the weights stored: a split layer's zero blocks are not
     stored = kernel if (layer.kind == "conv" and limits.get("conv_weight_sharing")) else synapses
     fan_in = layer.fan_in
     by_neurons = math.ceil(layer.n_neurons / limits["neurons_per_core"])

@@ -44,7 +44,10 @@ def layer_matrix(layer) -> sp.csr_matrix:
 def connections(layer) -> int:
     """All synapses of the layer, zero weights included (NeuroBench's dense count per step);
     a layer made by the fan-in split counts its block structure (``IntLayer.synapse_mask``)."""
-    if hasattr(layer, "synapse_mask"):
+    split = getattr(layer, "info", {}).get("split")
+    if split and split["level"] == 1:  # level-1 relays partition the split layer's own synapses
+        mask = np.ones((len(layer.weight) // int(split["groups"]),) + layer.weight.shape[1:], np.int8)
+    elif split:
         mask = layer.synapse_mask()
     else:
         mask = np.ones_like(np.asarray(layer.weight), dtype=np.int8)
