@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Tuple
 
 import numpy as np
@@ -54,3 +55,17 @@ def connections(layer) -> int:
     if layer.kind == "dense":
         return int(mask.sum())
     return int(conv_matrix(mask, tuple(layer.input_shape), tuple(layer.stride), tuple(layer.padding)).nnz)
+
+
+def input_fan_out(layer) -> np.ndarray:
+    """Non-zero synapses leaving each input of the layer (int64, flat C-order inputs): what one
+    input spike costs in synaptic ops. The level-1 relays of a split layer hold its weights in
+    disjoint blocks, so their fan-out is the split layer's, computed on the blocks added up
+    (without materializing the zero blocks)."""
+    split = getattr(layer, "info", {}).get("split")
+    weight = np.asarray(layer.weight)
+    if split and split["level"] == 1:
+        groups = int(split["groups"])
+        collapsed = weight.reshape((groups, len(weight) // groups) + weight.shape[1:]).sum(0)
+        layer = replace(layer, weight=collapsed)
+    return np.diff(layer_matrix(layer).tocsc().indptr).astype(np.int64)

@@ -25,7 +25,7 @@ import numpy as np
 from numba.extending import overload
 
 from ttfs_deploy import semantics
-from ttfs_deploy.ir.connectivity import connections, layer_matrix
+from ttfs_deploy.ir.connectivity import connections, input_fan_out
 from ttfs_deploy.ir.network import NEVER, IntNetwork
 
 #: count columns of the kernel's output, in order (NeuroBench definitions, see docs/energy.md)
@@ -105,7 +105,7 @@ class FlatNetwork:
             orders.append(order)
             bias.append(slot_bias[order])
             vth.append(np.full(len(order), semantics.threshold(int(layer.vth)), np.int64))
-            fan_out.append(np.diff(layer_matrix(layer).tocsc().indptr))
+            fan_out.append(input_fan_out(layer))
         sizes = [len(o) for o in orders]
         return cls(
             geometry=np.asarray(geometry, dtype=np.int64),
