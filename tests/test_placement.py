@@ -236,13 +236,18 @@ def test_conv_connections_from_geometry_equal_the_materialized_count(c_in, c_out
     assert connections(layer) == conv_matrix(layer.weight, layer.input_shape, layer.stride, layer.padding).nnz
 
 
-def test_cli_refuses_a_network_that_cannot_fit_with_one_line_and_no_file(tmp_path):
+@pytest.mark.parametrize("limits, expect", [
+    # graded spikes: the fan-in is split into relays, which then need more cores than the chip has
+    ("input_axons_per_core = 16", "network needs 162 cores but small has 128"),
+    # no graded spikes: the split is refused, naming the layer, its fan-in and the limit
+    ("input_axons_per_core = 16\ngraded_spikes = false", "layer fc1 has fan-in 128 > 16 input axons per core on small"),
+])
+def test_cli_refuses_a_network_that_cannot_fit_with_one_line_and_no_file(tmp_path, limits, expect):
     model = next(m for m in MODELS if m.stem == "digits")
     small = tmp_path / "small.toml"
-    small.write_text('name = "small"\nextends = "loihi2"\n[limits]\ninput_axons_per_core = 16\n')
+    small.write_text(f'name = "small"\nextends = "loihi2"\n[limits]\n{limits}\n')
     out = tmp_path / "m.nir"
     res = CliRunner().invoke(cli, ["compile", str(model), "--target", str(small), "-o", str(out)])
     assert res.exit_code == 1 and not out.exists()
     lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: layer ")
-    assert "one neuron's fan-in is" in lines[0] and "over the 16 input axons per core of small" in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]

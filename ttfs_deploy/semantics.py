@@ -9,7 +9,14 @@ It is the arithmetic of Lava's ``fixed_pt`` models (``PyDenseModelBitAcc``, ``Py
 * ``v = clip(v + u + (bias_mant << bias_exp), -(2**23 - 1), 2**23 - 1)`` (``v`` in *membrane
   units* = 1/64 weight unit; the bias is **not** shifted by 6);
 * a neuron spikes when ``v > vth << 6`` (strict) and it has not fired before; then ``v = 0`` and
-  the latch is set, so it never fires again.
+  the latch is set, so it never fires again;
+* a *relay* neuron (fan-in splitting, ``compile/split.py``) has no state: every step it sends
+  this step's exact synaptic input ``a`` (integer weight units, after its synapses' ``weight_exp``)
+  as a graded spike whose payload is ``a`` (:func:`relay_step`; nothing is sent when ``a == 0``).
+  A synapse fed by graded spikes adds ``weight * payload`` (then ``<< weight_exp``), so a layer
+  whose input arrives as partial sums over groups of its inputs, summed with weight 1 and
+  ``weight_exp = 0``, sees exactly the unsplit layer's ``a``. This is Lava's ``GradedVec`` with
+  ``vth = 0`` feeding a ``Dense``/``Conv`` with ``num_message_bits > 0``.
 
 Time: one call of :func:`neuron_step` is one time step. The functions use only operators that
 numpy arrays, torch tensors and integer scalars share, so the torch integer baseline calls them
@@ -52,6 +59,8 @@ WEIGHT_FULL = 2 ** BITS["weight_mantissa"] - 1   #: 255
 WEIGHT_MIN, WEIGHT_MAX = -(WEIGHT_FULL + 1), WEIGHT_FULL  #: 8-bit weight mantissa with sign (Lava clip range)
 NEVER = -1                                       #: spike time of a neuron that did not fire
 T_MAX = 1024                                     #: longest reference window (steps) the toolchain accepts
+GRADED_BITS = 24                                 #: graded-spike payload width (Lava GradedVec s_out precision=24)
+PAYLOAD_MAX = 2 ** (GRADED_BITS - 1) - 1         #: largest |payload| a relay may send (signed 24-bit)
 
 Array = Any  # numpy.ndarray or torch.Tensor of integers
 
@@ -186,3 +195,14 @@ def neuron_step(v: Array, fired: Array, a_in: Array, bias: Array, vth_scaled: Ar
     Returns ``(v, fired, spikes)`` after this step.
     """
     return fire(integrate(v, a_in, bias, active), fired, vth_scaled, active)
+
+
+def relay_step(a_in: Array) -> Tuple[Array, Array]:
+    """One step of relay neurons: ``(payload, sent)`` with ``payload = a_in`` (this step's exact
+    synaptic input, integer weight units after ``weight_exp``) and ``sent = a_in != 0``.
+
+    No state, no threshold, no bias, no latch: a relay sends every step its input is non-zero.
+    The compiler keeps ``|a_in| <= PAYLOAD_MAX`` (a partial sum is bounded by the layer's
+    ``max_step_input``), so the payload is never clipped or wrapped.
+    """
+    return a_in, a_in != 0

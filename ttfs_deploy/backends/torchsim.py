@@ -4,7 +4,9 @@
   folding and the NIR float graph against the trained model.
 * :func:`run_int` is torch's *integer mode*: the deployable :class:`IntNetwork` with the integer
   semantics of :mod:`ttfs_deploy.semantics` (the same functions the event simulator calls),
-  synaptic sums computed densely (float64 convolutions, exact for these integer ranges).
+  synaptic sums computed densely (float64 convolutions, exact for these integer ranges); relay
+  layers (fan-in splitting) pass their input on as graded values (:func:`semantics.relay_step`)
+  and have no first-spike times (their rows stay -1).
 
 Both use the reference frame (zero delay) and return first-spike times (-1 = never).
 """
@@ -80,6 +82,9 @@ def run_int(net: IntNetwork, input_times: np.ndarray) -> BackendResult:
         x = (x_times == t).double()
         for i, layer in enumerate(net.layers):
             a_in = torch.round(_synaptic(layer, x, weights[i])).long()
+            if layer.neuron == "relay":
+                x = semantics.relay_step(a_in)[0].double()
+                continue
             v_pre = semantics.integrate(v[i], a_in, biases[i])
             v[i], fired[i], spikes = semantics.fire(v_pre, fired[i], vths[i])
             _record(times[i], spikes, t)

@@ -1,4 +1,4 @@
-"""The whole compile: checkpoint -> fold -> quantize -> time-step map -> place -> report."""
+"""The whole compile: checkpoint -> fold -> quantize -> time-step map -> split fan-in -> place -> report."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 from ttfs_deploy.compile.fold import fold_model
 from ttfs_deploy.compile.placement import LIMIT_KEYS, core_limits, core_usage, place
 from ttfs_deploy.compile.quantize import quantize_network
+from ttfs_deploy.compile.split import split_fan_in
 from ttfs_deploy.data.encoders import SPIKE_CODES
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
@@ -44,6 +45,7 @@ class CompileLayer:
     grid: Optional[List[int]] = None
     tile_shape: Optional[List[int]] = None
     memory_bytes: Optional[int] = None
+    neuron: str = "fire_once"
 
     def cells(self) -> List[str]:
         """The row of :meth:`CompileReport.table`."""
@@ -89,8 +91,8 @@ class CompileReport:
 
 
 def compile_float(floatnet: FloatNetwork, profile: HardwareProfile) -> IntNetwork:
-    """Quantize, map time and place a folded network."""
-    net = quantize_network(floatnet, profile)
+    """Quantize, map time, split fan-ins larger than a core's input axons and place a folded network."""
+    net = split_fan_in(quantize_network(floatnet, profile), profile)
     net.placement = place(net, profile)
     return net
 
@@ -129,7 +131,7 @@ def report(net: IntNetwork, accuracy: Optional[Dict[str, float]] = None) -> Comp
             layer.hop_delay, layer.info["quant_error"], layer.info["binding_constraint"], layer.info["max_abs_v"],
             layer.info["v_limit"], layer.info["max_step_input"], layer.info.get("provenance", ""),
             placed.get("chips", [placed["chip"]]), placed.get("grid"), placed.get("tile_shape"),
-            placed.get("memory_bytes")))
+            placed.get("memory_bytes"), layer.neuron))
     limits = core_limits(net)
     usage = core_usage(net.placement)
     cores = len(usage) or sum(p["cores"] for p in net.placement)

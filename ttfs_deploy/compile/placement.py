@@ -211,7 +211,10 @@ def input_mask(layer, start: Sequence[int], stop: Sequence[int]) -> np.ndarray:
 
 
 def max_fan_in(layer) -> int:
-    """The largest number of presynaptic neurons of one neuron (conv: structural; dense: non-zero)."""
+    """The largest number of presynaptic neurons of one neuron (conv: structural; dense: non-zero;
+    a layer made by the fan-in split: its block structure, :attr:`IntLayer.fan_in`)."""
+    if getattr(layer, "info", {}).get("split"):
+        return layer.fan_in
     if layer.kind == "dense":
         return int((np.asarray(layer.weight) != 0).sum(axis=1).max(initial=0))
     rows, cols = conv_axes(layer, layer.output_shape[1], layer.output_shape[2])

@@ -5,7 +5,7 @@ Schema (all sections optional except where a command needs them; units in the ke
 ``[bits]`` (optional: the bit widths are those of the integer semantics,
 :data:`ttfs_deploy.semantics.BITS`; a table that disagrees is refused), ``[limits]`` (cores_per_chip, chips, neurons_per_core,
 synaptic_memory_bytes_per_core, bytes_per_synapse, input_axons_per_core, output_axons_per_core,
-conv_weight_sharing), ``[timing]`` (seconds per event), ``[energy]`` (joules per event, ``source``).
+conv_weight_sharing, graded_spikes), ``[timing]`` (seconds per event), ``[energy]`` (joules per event, ``source``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ttfs_deploy.errors import TTFSError
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "hardware_profiles"
 #: [limits] keys that are switches; every other [limits] value is a count >= 1
-LIMIT_SWITCHES = ("conv_weight_sharing",)
+LIMIT_SWITCHES = ("conv_weight_sharing", "graded_spikes")
 TEXT_KEYS = ("source", "note", "notes", "includes")
 LIST_KEYS = ("sram_bytes", "sram_read_64bit")  #: [energy.memory] tables of the ANN baseline
 REQUIRED = {"limits": ["cores_per_chip", "chips", "neurons_per_core", "synaptic_memory_bytes_per_core",
@@ -40,6 +40,12 @@ class HardwareProfile:
     timing: Dict[str, Any] = field(default_factory=dict)
     energy: Dict[str, Any] = field(default_factory=dict)
     path: str = ""
+
+    @property
+    def graded_spikes(self) -> bool:
+        """True when spikes can carry an integer payload (Loihi 2), which fan-in splitting needs;
+        ``[limits] graded_spikes``, false when absent."""
+        return bool(self.limits.get("graded_spikes", False))
 
     def require_target(self) -> None:
         """Raise unless this profile has what the compiler needs."""

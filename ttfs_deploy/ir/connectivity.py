@@ -51,13 +51,23 @@ def axis_taps(n_in: int, n_out: int, kernel: int, stride: int, padding: int) -> 
 def connections(layer) -> int:
     """All synapses of the layer, zero weights included (NeuroBench's dense count per step).
 
-    A convolution's count comes from its geometry, ``C_out x C_in x (row taps) x (column taps)``
-    summed over output positions, without building its matrix."""
+    A convolution's count comes from its geometry, summed over output positions without building
+    its matrix; a layer made by the fan-in split counts its block structure
+    (``IntLayer.synapse_mask``)."""
+    split = getattr(layer, "info", {}).get("split")
+    if split and split["level"] == 1:  # level-1 relays partition the split layer's own synapses
+        mask = np.ones((len(layer.weight) // int(split["groups"]),) + layer.weight.shape[1:], np.int64)
+    elif split:
+        mask = layer.synapse_mask().astype(np.int64)
+    else:
+        mask = None
     if layer.kind == "dense":
-        return int(np.prod(layer.weight.shape))
+        return int(mask.sum()) if mask is not None else int(np.prod(layer.weight.shape))
     c_out, c_in, kh, kw = layer.weight.shape
     _, h, w = layer.input_shape
     _, h_out, w_out = layer.output_shape
-    rows = axis_taps(h, h_out, kh, layer.stride[0], layer.padding[0]).sum()
-    cols = axis_taps(w, w_out, kw, layer.stride[1], layer.padding[1]).sum()
-    return int(c_out) * int(c_in) * int(rows) * int(cols)
+    rows = axis_taps(h, h_out, kh, layer.stride[0], layer.padding[0]).sum(0)   # outputs per kernel row
+    cols = axis_taps(w, w_out, kw, layer.stride[1], layer.padding[1]).sum(0)
+    if mask is None:
+        return int(c_out) * int(c_in) * int(rows.sum()) * int(cols.sum())
+    return int(np.einsum("oiab,a,b->", mask, rows, cols))

@@ -28,6 +28,7 @@ MAX_LAYER_NEURONS = 2 ** 22    #: toolchain bound on neurons per layer (memory o
 MAX_LAYER_SYNAPSES = 2 ** 26   #: toolchain bound on connections per layer (n_neurons x fan-in)
 
 LayerKind = Literal["dense", "conv"]
+NeuronKind = Literal["fire_once", "relay"]
 
 
 def conv_output_shape(input_shape: Tuple[int, ...], c_out: int, kernel: Tuple[int, int],
@@ -114,6 +115,11 @@ class IntLayer(LayerGeometry):
     * ``vth``: the neuron spikes when ``v > semantics.threshold(vth)`` (membrane units).
     * ``hop_delay``: steps by which this layer lags the reference frame on the target.
     * ``scale``: integer weight units per float unit (``alpha``), for reports only.
+    * ``neuron``: ``"fire_once"`` (the TTFS neurons above) or ``"relay"``: partial-sum relays
+      made by fan-in splitting (``compile/split.py``), which send their exact synaptic input
+      every step as a graded spike (:func:`ttfs_deploy.semantics.relay_step`; bias, ``vth``
+      unused). A layer after a relay layer receives graded spikes. Layers made by the split
+      carry ``info["split"]`` (the layer they come from, level, groups).
     """
 
     name: str
@@ -129,6 +135,35 @@ class IntLayer(LayerGeometry):
     stride: Tuple[int, int] = (1, 1)
     padding: Tuple[int, int] = (0, 0)
     info: Dict[str, Any] = field(default_factory=dict)
+    neuron: NeuronKind = "fire_once"
+
+    @property
+    def fan_in(self) -> int:
+        """Presynaptic neurons of one neuron (the input axons it needs), the largest over the
+        layer's neurons: the weight row or kernel size, zeros included, or for a layer made by
+        the fan-in split its block structure (:meth:`synapse_mask`)."""
+        if "split" not in self.info:
+            return int(self.weight[0].size)
+        return int(self.synapse_mask().reshape(len(self.weight), -1).sum(1).max(initial=0))
+
+    def synapse_mask(self) -> np.ndarray:
+        """1 where a synapse exists (int8, the shape of ``weight``): every weight, zeros included,
+        except in layers made by the fan-in split, whose zero blocks connect nothing. Level-1
+        relays (``info["split"]["level"] == 1``) connect only entries ``[g * group_size,
+        (g + 1) * group_size)`` of the flattened weight row (inputs, or ``(c_in, ky, kx)`` taps)
+        in group ``g``; the summing layers their weight-1 entries."""
+        split = self.info.get("split")
+        if not split:
+            return np.ones(self.weight.shape, np.int8)
+        if split["level"] != 1:
+            return (self.weight != 0).astype(np.int8)
+        mask = np.zeros(self.weight.shape, np.int8)
+        flat = mask.reshape(len(mask), -1)   # a view
+        groups, per = int(split["groups"]), int(split["group_size"])
+        rows = len(self.weight) // groups
+        for g in range(groups):
+            flat[g * rows:(g + 1) * rows, g * per:(g + 1) * per] = 1
+        return mask
 
     def validate(self) -> None:
         """Raise a one-line :class:`TTFSError` unless shapes agree and every integer field lies in

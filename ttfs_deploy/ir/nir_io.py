@@ -16,7 +16,12 @@ nodes (``Affine`` or ``Conv2d`` then ``IF``), so other NIR tools can load them. 
   ``semantics.weight_to_membrane(semantics.effective_weight(mant, weight_exp))``; biases
   ``semantics.effective_bias(bias_mant, bias_exp)``. Node metadata carries the Lava fields (``weight_exp``,
   ``bias_mant``, ``bias_exp``, ``vth``, ``hop_delay``, ``scale``), checked against the node
-  parameters on read.
+  parameters on read;
+* relay layers (fan-in splitting) are an ``Affine``/``Conv2d`` with ``neuron: "relay"`` in its
+  metadata and no ``IF``: it feeds the next layer's synapse node directly, with weights in
+  weight units (``semantics.effective_weight``, not shifted to membrane units) and zero bias. The ``Affine``/``Conv2d``
+  chain composes linearly, so plain NIR semantics (zero delay) give the final ``IF`` exactly the
+  unsplit layer's input: partial sums added with weight 1 (in membrane units).
 """
 
 from __future__ import annotations
@@ -58,8 +63,13 @@ def _chain(input_shape: Tuple[int, ...], layers: List[Tuple[str, Any, Any, Tuple
             nodes[f"{name}_flatten"] = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0)
             edges.append((prev, f"{name}_flatten"))
             prev = f"{name}_flatten"
-        nodes[name], nodes[f"{name}_if"] = synapse, neuron
-        edges += [(prev, name), (name, f"{name}_if")]
+        nodes[name] = synapse
+        edges.append((prev, name))
+        if neuron is None:  # a relay layer: its graded output feeds the next synapse node
+            prev, shape = name, tuple(int(s) for s in synapse.metadata["output_shape"])
+            continue
+        nodes[f"{name}_if"] = neuron
+        edges.append((name, f"{name}_if"))
         prev, shape = f"{name}_if", tuple(neuron.v_threshold.shape)
     nodes["output"] = nir.Output(output_type={"output": np.array([n_out])})
     edges.append((prev, "output"))
@@ -104,6 +114,9 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
     """The deployable network as a NIR graph in membrane units with integer dtypes."""
     layers = []
     for layer in net.layers:
+        if layer.neuron == "relay":
+            layers.append(_relay_nodes(layer))
+            continue
         shape = layer.output_shape
         weight = semantics.weight_to_membrane(semantics.effective_weight(layer.weight.astype(np.int64),
                                                                           layer.weight_exp))
@@ -126,6 +139,17 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
         layers.insert(0, _float_nodes(net.host, runs_on="host", threshold_compare=">="))
         input_shape = net.host.input_shape
     return _chain(input_shape, layers, net.n_classes, _graph_metadata("deployable", net.T, net.encoder, extra))
+
+
+def _relay_nodes(layer: IntLayer) -> Tuple[str, Any, None, Tuple[int, ...]]:
+    """(name, synapse, no IF, input shape) of a relay layer: weights in weight units."""
+    weight = layer.weight.astype(np.int64) << layer.weight_exp
+    synapse = _synapse(layer.kind, weight, np.zeros(layer.output_shape[0], np.int64), layer)
+    synapse.metadata = {"kind": layer.kind, "neuron": "relay", "graded": True,
+                        "weight_exp": int(layer.weight_exp), "hop_delay": int(layer.hop_delay),
+                        "scale": float(layer.scale), "output_shape": np.asarray(layer.output_shape),
+                        "info": json.dumps(layer.info)}
+    return layer.name, synapse, None, layer.input_shape
 
 
 def write_graph(graph: nir.NIRGraph, path: str) -> None:
@@ -179,7 +203,8 @@ def check_self_contained(path: str) -> None:
 
 def _layers_of(graph: nir.NIRGraph) -> List[Tuple[str, Any, Any]]:
     """(name, synapse, IF) in chain order: the edges must form one path ``input -> ... -> output``
-    through every node (no cycle, branch or stray node)."""
+    through every node (no cycle, branch or stray node). The IF is ``None`` for a relay layer (a
+    synapse node with ``neuron: "relay"`` feeding the next synapse)."""
     edges = [tuple(edge) for edge in graph.edges]
     nodes = set(graph.nodes)
     sources = [src for src, _ in edges]
@@ -197,7 +222,10 @@ def _layers_of(graph: nir.NIRGraph) -> List[Tuple[str, Any, Any]]:
     out, rest = [], chain[1:-1]
     while rest:
         name, obj = rest[0], graph.nodes[rest[0]]
-        if isinstance(obj, (nir.Affine, nir.Conv2d)):
+        if isinstance(obj, (nir.Affine, nir.Conv2d)) and (obj.metadata or {}).get("neuron") == "relay":
+            out.append((name, obj, None))
+            rest = rest[1:]
+        elif isinstance(obj, (nir.Affine, nir.Conv2d)):
             neuron = graph.nodes[rest[1]] if len(rest) > 1 else None
             if not isinstance(neuron, nir.IF):
                 raise TTFSError(f"node {name} is not followed by an IF node", "use graphs written by ttfs-deploy")
@@ -289,24 +317,33 @@ def read_int(path: str) -> IntNetwork:
 
 
 def _int_layer(name: str, synapse: Any, neuron: Any, shape: Tuple[int, ...]) -> IntLayer:
+    """One deployable layer from its nodes; ``neuron`` is None for a relay layer, whose synapse is in
+    weight units with zero bias (no IF: its partial sums go on as graded spikes)."""
     md = synapse.metadata
     geo = _geometry(synapse, shape)
+    relay = neuron is None
     exp = _integer(md["weight_exp"], f"layer {name}'s weight_exp")
     if not 0 <= exp <= semantics.WEIGHT_EXP_MAX:
         raise TTFSError(f"layer {name}: weight_exp {exp} outside 0..{semantics.WEIGHT_EXP_MAX}", "re-compile the model")
     weight = _integers(synapse.weight, f"layer {name}'s weights")
-    layer = IntLayer(name, geo["kind"], semantics.membrane_to_weight(weight) >> exp, exp,
-                     _integers(md["bias_mant"], f"layer {name}'s bias_mant"),
-                     _integers(md["bias_exp"], f"layer {name}'s bias_exp"), _integer(md["vth"], f"layer {name}'s vth"),
+    channels = int(weight.shape[0]) if weight.ndim else 0
+    to_units = (lambda w: w) if relay else semantics.weight_to_membrane
+    from_units = (lambda w: w) if relay else semantics.membrane_to_weight
+    zeros = np.zeros(channels, np.int64)
+    layer = IntLayer(name, geo["kind"], from_units(weight) >> exp, exp,
+                     zeros if relay else _integers(md["bias_mant"], f"layer {name}'s bias_mant"),
+                     zeros if relay else _integers(md["bias_exp"], f"layer {name}'s bias_exp"),
+                     0 if relay else _integer(md["vth"], f"layer {name}'s vth"),
                      geo["input_shape"], _integer(md["hop_delay"], f"layer {name}'s hop_delay"), float(md["scale"]),
                      geo.get("stride", (1, 1)), geo.get("padding", (0, 0)),
-                     _json(md.get("info"), "{}", dict, f"layer {name}'s info"))
+                     _json(md.get("info"), "{}", dict, f"layer {name}'s info"),
+                     neuron="relay" if relay else "fire_once")
     layer.validate()  # ranges first, so the shifts below cannot overflow
-    consistent = (np.array_equal(semantics.weight_to_membrane(semantics.effective_weight(layer.weight, exp)), weight)
+    consistent = (np.array_equal(to_units(semantics.effective_weight(layer.weight, exp)), weight)
                   and np.array_equal(semantics.effective_bias(layer.bias_mant, layer.bias_exp),
                                      _integers(synapse.bias, f"layer {name}'s bias"))
-                  and np.all(_integers(neuron.v_threshold, f"layer {name}'s v_threshold")
-                             == semantics.threshold(layer.vth)))
+                  and (relay or np.all(_integers(neuron.v_threshold, f"layer {name}'s v_threshold")
+                                       == semantics.threshold(layer.vth))))
     if not consistent:
         raise TTFSError(f"layer {name}'s metadata disagrees with its parameters",
                         "re-compile the model instead of editing the file")

@@ -3,6 +3,8 @@
 Every backend answers in the reference frame (the Lava runner subtracts ``IntLayer.hop_delay``);
 the event simulator (:data:`~ttfs_deploy.backends.registry.REFERENCE`) is the reference. A mismatch is one
 (sample, neuron) whose first-spike time (or "never") differs from the reference.
+Relay layers (fan-in splitting) are not neurons of the trained network and have no first-spike
+times: they are skipped; the layers they feed are compared as usual.
 """
 
 from __future__ import annotations
@@ -71,10 +73,11 @@ def verify_network(net: IntNetwork, input_times: np.ndarray, backends: Optional[
     backends = tuple(b for b in BACKENDS if b != REFERENCE) if backends is None else tuple(backends)
     for name in backends:
         get_backend(name)  # an unknown name fails before anything runs
-    names = [layer.name for layer in net.layers]
+    compared = [index for index, layer in enumerate(net.layers) if layer.neuron != "relay"]
+    names = [net.layers[index].name for index in compared]
     ref = run_network(net, input_times, REFERENCE)
     per_layer = {name: {"name": name, "neurons": layer.n_neurons, "compared": 0, "mismatches": 0}
-                 for name, layer in zip(names, net.layers)}
+                 for name, layer in zip(names, (net.layers[index] for index in compared))}
     agree, seconds = True, {}
     predictions = {REFERENCE: ref.predictions}
     for backend in backends:
@@ -82,7 +85,8 @@ def verify_network(net: IntNetwork, input_times: np.ndarray, backends: Optional[
         seconds[backend] = result.seconds_per_sample
         agree &= bool(np.array_equal(result.predictions, ref.predictions))
         predictions[backend] = result.predictions
-        for row in compare_layers(names, ref.spike_times, result.spike_times):
+        for row in compare_layers(names, [ref.spike_times[i] for i in compared],
+                                  [result.spike_times[i] for i in compared]):
             entry = per_layer[row["name"]]
             entry["compared"] += row["compared"]
             entry["mismatches"] += row["mismatches"]

@@ -7,6 +7,11 @@ Then every neuron of the layer takes one step of :func:`ttfs_deploy.semantics.in
 :func:`ttfs_deploy.semantics.fire`, compiled from the very same functions the torch baseline runs
 on tensors. Time steps are in the reference frame (all layers see step ``t`` at step ``t``).
 
+Relay layers (fan-in splitting) step with :func:`ttfs_deploy.semantics.relay_step` instead: every
+relay with a non-zero input sends it on as a graded spike, and every spike carries a payload
+(1 for binary spikes) that multiplies the synapses it adds. Relays have no first-spike time
+(their ``times`` stay :data:`NEVER`); their graded spikes are counted in ``spikes``.
+
 Hot loops index slices (``row[i]``, not ``weights[start + i]``): an index known to be
 non-negative spares numba's negative-index check, and the loops then vectorize (3x measured).
 """
@@ -46,6 +51,7 @@ def _clip_state_scalar(v):
 
 _integrate = numba.njit(semantics.integrate, inline="always")
 _fire = numba.njit(semantics.fire, inline="always")
+_relay_step = numba.njit(semantics.relay_step, inline="always")
 
 
 DENSE, CONV = 0, 1
@@ -63,7 +69,8 @@ class FlatNetwork:
     Neuron state is kept in that same order: ``order[neuron_start[l] + p]`` is the C-order
     neuron index of state slot ``p`` (the identity for dense layers), and ``bias``/``vth``
     (membrane units) are stored per slot. ``fan_out`` (non-zero synapses per input, at
-    ``input_start[l]``) is what the synaptic-op count adds per spike.
+    ``input_start[l]``) is what the synaptic-op count adds per spike. ``relay[l]`` is True for a
+    relay layer.
     """
 
     geometry: np.ndarray
@@ -76,6 +83,7 @@ class FlatNetwork:
     fan_out: np.ndarray
     input_start: np.ndarray
     connections: np.ndarray
+    relay: np.ndarray
 
     @classmethod
     def pack(cls, net: IntNetwork) -> "FlatNetwork":
@@ -113,6 +121,7 @@ class FlatNetwork:
             fan_out=np.concatenate(fan_out).astype(np.int64),
             input_start=np.cumsum([0] + [len(f) for f in fan_out])[:-1].astype(np.int64),
             connections=np.asarray([connections(layer) for layer in net.layers], dtype=np.int64),
+            relay=np.asarray([layer.neuron == "relay" for layer in net.layers], dtype=np.bool_),
         )
 
     def run(self, input_times: np.ndarray, T: int, early_exit: bool, times: np.ndarray,
@@ -122,7 +131,7 @@ class FlatNetwork:
         ``v_spike`` (B, n_out) and ``counts`` (B, n_layers, len(COUNT_KEYS)) in place."""
         _run(np.ascontiguousarray(input_times, dtype=np.int64), T, early_exit,
              self.geometry, self.weights, self.weight_start, self.neuron_start, self.order,
-             self.bias, self.vth, self.fan_out, self.input_start, self.connections,
+             self.bias, self.vth, self.fan_out, self.input_start, self.connections, self.relay,
              times, v_final, v_spike, counts)
 
 
@@ -156,17 +165,23 @@ def _narrowest(weights: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(inline="always")
-def _add_dense_row(acc, weights, start, n_out):
-    """One input spike into a dense layer: its whole weight row."""
+def _add_dense_row(acc, weights, start, n_out, payload):
+    """One input spike into a dense layer: its whole weight row times the spike's payload
+    (binary spikes skip the multiply: 64-bit vector multiplies are slow without AVX-512)."""
     row = weights[start:start + n_out]
-    for i in range(n_out):
-        acc[i] += row[i]
+    if payload == 1:
+        for i in range(n_out):
+            acc[i] += row[i]
+    else:
+        for i in range(n_out):
+            acc[i] += row[i] * payload
 
 
 @numba.njit(inline="always")
-def _add_conv_taps(acc, weights, start, g, j):
+def _add_conv_taps(acc, weights, start, g, j, payload):
     """One input spike ``j`` (C-order ``(ci, y, x)``) into a conv layer: for every output
-    position its kernel tap reaches, the tap's ``c_out`` weights (contiguous in both arrays)."""
+    position its kernel tap reaches, the tap's ``c_out`` weights (contiguous in both arrays)
+    times the spike's payload."""
     c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, sh, sw, ph, pw = g[1:]
     ci, y, x = j // (h_in * w_in), (j // w_in) % h_in, j % w_in
     # output rows reached: oy * sh = y + ph - ky for some tap 0 <= ky < kh (likewise columns)
@@ -177,13 +192,17 @@ def _add_conv_taps(acc, weights, start, g, j):
             a = (oy * w_out + ox) * c_out
             wi = start + ((ci * kh + ky) * kw + kx) * c_out
             acc_at, taps = acc[a:a + c_out], weights[wi:wi + c_out]
-            for c in range(c_out):
-                acc_at[c] += taps[c]
+            if payload == 1:
+                for c in range(c_out):
+                    acc_at[c] += taps[c]
+            else:
+                for c in range(c_out):
+                    acc_at[c] += taps[c] * payload
 
 
 @numba.njit(parallel=True, cache=True)
 def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_start, order,
-         bias, vth, fan_out, input_start, connections, times, v_final, v_spike, counts):
+         bias, vth, fan_out, input_start, connections, relay, times, v_final, v_spike, counts):
     B, n_inputs = input_times.shape
     L = len(geometry)
     N = neuron_start[L]
@@ -200,6 +219,8 @@ def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_sta
         acc = np.zeros(widest, np.int64)
         spikes_in = np.empty(widest, np.int64)
         spikes_out = np.empty(widest, np.int64)
+        payload_in = np.ones(widest, np.int64)    # binary spikes carry 1
+        payload_out = np.ones(widest, np.int64)
         spiked = np.zeros(widest, np.bool_)
         v_pre = np.zeros(widest, np.int64)
         for t in range(T):
@@ -207,35 +228,48 @@ def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_sta
             for j in range(n_inputs):
                 if input_times[b, j] == t:
                     spikes_in[n_in] = j
+                    payload_in[n_in] = 1
                     n_in += 1
             for l in range(L):
                 g = geometry[l]
                 first, n = neuron_start[l], neuron_start[l + 1] - neuron_start[l]
                 syn_ops = 0
                 for s in range(n_in):  # event-driven synaptic work: spikes x fan-out
-                    j = spikes_in[s]
+                    j, p = spikes_in[s], payload_in[s]
                     syn_ops += fan_out[input_start[l] + j]
                     if g[0] == DENSE:
-                        _add_dense_row(acc, weights, weight_start[l] + j * n, n)
+                        _add_dense_row(acc, weights, weight_start[l] + j * n, n, p)
                     else:
-                        _add_conv_taps(acc, weights, weight_start[l], g, j)
+                        _add_conv_taps(acc, weights, weight_start[l], g, j, p)
                 n_spikes, active = 0, 0
                 v_l, fired_l = v[first:first + n], fired[first:first + n]
                 bias_l, vth_l = bias[first:first + n], vth[first:first + n]
-                for q in range(n):  # every neuron steps; branch-free so that it vectorizes
-                    a_in = acc[q]
-                    acc[q] = 0
-                    v_pre[q] = _integrate(v_l[q], a_in, bias_l[q])
-                    v_l[q], fired_l[q], spiked[q] = _fire(v_pre[q], fired_l[q], vth_l[q])
-                    n_spikes += spiked[q]
-                    active += (a_in != 0) | (bias_l[q] != 0) | spiked[q]
-                if n_spikes > 0:
+                if relay[l]:  # relays: this step's input goes on as a graded spike
+                    k = 0
+                    for q in range(n):
+                        payload, sent = _relay_step(acc[q])
+                        acc[q] = 0
+                        if sent:
+                            spikes_out[k] = order[first + q]
+                            payload_out[k] = payload
+                            k += 1
+                    n_spikes = active = k
+                else:
+                    for q in range(n):  # every neuron steps; branch-free so that it vectorizes
+                        a_in = acc[q]
+                        acc[q] = 0
+                        v_pre[q] = _integrate(v_l[q], a_in, bias_l[q])
+                        v_l[q], fired_l[q], spiked[q] = _fire(v_pre[q], fired_l[q], vth_l[q])
+                        n_spikes += spiked[q]
+                        active += (a_in != 0) | (bias_l[q] != 0) | spiked[q]
+                if n_spikes > 0 and not relay[l]:
                     k = 0
                     for q in range(n):
                         if spiked[q]:
                             i = order[first + q]
                             times[b, first + i] = t
                             spikes_out[k] = i
+                            payload_out[k] = 1
                             k += 1
                             if l == L - 1:
                                 v_spike[b, i] = v_pre[q]
@@ -245,6 +279,7 @@ def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_sta
                 counts[b, l, 3] += active
                 counts[b, l, 4] += n - active
                 spikes_in, spikes_out = spikes_out, spikes_in
+                payload_in, payload_out = payload_out, payload_in
                 n_in = n_spikes
             if early_exit and n_in > 0:  # the output layer spiked: the decision is made
                 break

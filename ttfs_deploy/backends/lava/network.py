@@ -12,6 +12,12 @@ and a permutation ``perm`` with ``lava_flat[j] == ours_flat[perm[j]]``:
 * a dense layer feeding a conv layer: shape ``(n,)`` with the conv's ``(W, H, C)`` order (its
   ``s_out`` is reshaped to ``(W, H, C)``); any other dense layer: ``(n,)``, identity.
 
+Relay layers (fan-in splitting) are the same synapses followed by Lava's ``GradedVec`` with
+``vth = 0`` instead of ``FireOnceIF``: it sends its input ``a_in`` every step as a graded spike
+(nothing when ``a_in == 0``), which is :func:`ttfs_deploy.semantics.relay_step`; the synapses
+after a relay layer take graded spikes (``num_message_bits = 24``: ``a = W @ payload``), see
+:func:`build_relay` and :func:`message_bits`. A relay is one more hop like any layer.
+
 ``Dense`` weights are permuted to ``W[out_perm][:, in_perm]``; conv kernels become
 ``w[:, :, ::-1, ::-1].transpose(0, 3, 2, 1)`` (flip for convolution, then ``(C_out, kW, kH,
 C_in)``); padding and stride are given to Lava as ``(x, y) = (w, h)``.
@@ -31,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ttfs_deploy import semantics
 from ttfs_deploy.backends.lava.py311 import ensure_lava
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.ir.network import IntLayer, IntNetwork
@@ -40,6 +47,7 @@ ensure_lava()
 
 from lava.proc.conv.process import Conv  # noqa: E402
 from lava.proc.dense.process import Dense  # noqa: E402
+from lava.proc.graded.process import GradedVec  # noqa: E402
 from lava.proc.io.source import RingBuffer  # noqa: E402
 
 from ttfs_deploy.backends.lava.process import FireOnceIF  # noqa: E402
@@ -118,6 +126,12 @@ class LavaGraph:
     hop_delays: List[int] = field(default_factory=list)
 
     @property
+    def fire_once(self) -> List[Tuple[int, Any]]:
+        """``(layer index, FireOnceIF)`` of every layer that is not a relay layer."""
+        return [(index, neuron) for index, neuron in enumerate(self.neurons)
+                if isinstance(neuron, FireOnceIF)]
+
+    @property
     def steps_per_sample(self) -> int:
         """Lava steps per sample (:attr:`IntNetwork.total_steps`)."""
         return self.net.total_steps
@@ -144,25 +158,30 @@ def _layer_layout(layer: IntLayer, next_layer: Optional[IntLayer]) -> Layout:
     return _identity(layer.n_neurons)
 
 
-def _dense_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout: Layout, floating: bool) -> Any:
-    """``Dense`` with weights permuted to the Lava layouts; connected from ``prev_port``."""
+def _dense_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout: Layout, floating: bool,
+                    bits: int = 0) -> Any:
+    """``Dense`` with weights permuted to the Lava layouts, ``bits`` message bits (graded input
+    from relays, else 0); connected from ``prev_port``."""
     w = np.asarray(layer.weight, dtype=np.int64)[layout.perm][:, prev_layout.perm]
     if floating:
         syn = Dense(weights=w.astype(float) * 2.0 ** layer.weight_exp, weight_exp=0, name=f"{layer.name}.dense")
     else:
-        syn = Dense(weights=w.astype(np.int32), weight_exp=int(layer.weight_exp), name=f"{layer.name}.dense")
+        syn = Dense(weights=w.astype(np.int32), weight_exp=int(layer.weight_exp), num_message_bits=bits,
+                    name=f"{layer.name}.dense")
     in_port = prev_port if len(prev_layout.shape) == 1 else prev_port.flatten()
     in_port.connect(syn.s_in)
     return syn
 
 
-def _conv_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout: Layout, floating: bool) -> Any:
-    """``Conv`` with the flipped ``(C_out, kW, kH, C_in)`` kernel; connected from ``prev_port``."""
+def _conv_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout: Layout, floating: bool,
+                   bits: int = 0) -> Any:
+    """``Conv`` with the flipped ``(C_out, kW, kH, C_in)`` kernel and ``bits`` message bits;
+    connected from ``prev_port``."""
     kernel = conv_kernel_to_lava(np.asarray(layer.weight, dtype=np.int64))
     in_shape = whc_shape(tuple(layer.input_shape))  # type: ignore[arg-type]
     syn = Conv(weight=kernel.astype(float if floating else np.int32), weight_exp=0, input_shape=in_shape,
                padding=(int(layer.padding[1]), int(layer.padding[0])),
-               stride=(int(layer.stride[1]), int(layer.stride[0])), name=f"{layer.name}.conv")
+               stride=(int(layer.stride[1]), int(layer.stride[0])), num_message_bits=bits, name=f"{layer.name}.conv")
     if tuple(syn.output_shape) != tuple(layout.shape):
         raise TTFSError(f"layer {layer.name!r}: Lava conv output {syn.output_shape} differs from {layout.shape}",
                         "recompile the model")
@@ -171,7 +190,8 @@ def _conv_synapses(layer: IntLayer, layout: Layout, prev_port: Any, prev_layout:
     return syn
 
 
-#: one builder per layer kind: ``(layer, its neurons' layout, previous port, its layout, floating) -> process``
+#: one builder per layer kind: ``(layer, its neurons' layout, previous port, its layout, floating, message
+#: bits) -> process``
 SYNAPSE_BUILDERS: Dict[str, Callable[..., Any]] = {"dense": _dense_synapses, "conv": _conv_synapses}
 
 
@@ -199,6 +219,23 @@ def _output_port(neuron: Any, layer: IntLayer, layout: Layout, next_layer: Optio
     return neuron.s_out, layout
 
 
+def message_bits(prev: Optional[IntLayer]) -> int:
+    """``num_message_bits`` of the synapses fed by layer ``prev``: graded spikes
+    (:data:`semantics.GRADED_BITS`) after a relay layer, binary (0) otherwise."""
+    return semantics.GRADED_BITS if prev is not None and prev.neuron == "relay" else 0
+
+
+def build_relay(layer: IntLayer, layout: Layout, select_tag: str) -> Any:
+    """Relay neurons of a split layer: ``GradedVec(vth=0)``, whose fixed-point model sends
+    ``v = a_in`` when ``|v| > 0`` and then clears ``v`` (an exact pass-through of this step's
+    synaptic input, as :func:`ttfs_deploy.semantics.relay_step`). Lava has only a ``fixed_pt``
+    model for it."""
+    if select_tag != "fixed_pt":
+        raise TTFSError(f"layer {layer.name!r} is a relay layer, which Lava runs only in fixed_pt "
+                        "(GradedVec has no floating_pt model)", "run with select_tag='fixed_pt'")
+    return GradedVec(shape=tuple(layout.shape), vth=0)
+
+
 def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
     """Create (not compile) the Lava processes for ``net``: a ``RingBuffer``, then per layer the
     builder of its kind (:data:`SYNAPSE_BUILDERS`) and its ``FireOnceIF`` neurons.
@@ -219,8 +256,10 @@ def build_graph(net: IntNetwork, select_tag: str = "fixed_pt") -> LavaGraph:
     for index, layer in enumerate(layers):
         next_layer = layers[index + 1] if index + 1 < len(layers) else None
         layout = _layer_layout(layer, next_layer)
-        syn = SYNAPSE_BUILDERS[layer.kind](layer, layout, prev_port, prev_layout, floating)
-        neuron = _fire_once_neurons(layer, layout, net.T, floating)
+        syn = SYNAPSE_BUILDERS[layer.kind](layer, layout, prev_port, prev_layout, floating,
+                                           message_bits(layers[index - 1] if index else None))
+        neuron = (build_relay(layer, layout, select_tag) if layer.neuron == "relay"
+                  else _fire_once_neurons(layer, layout, net.T, floating))
         syn.a_out.connect(neuron.a_in)
         synapses.append(syn)
         neurons.append(neuron)

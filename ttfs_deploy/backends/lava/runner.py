@@ -14,7 +14,8 @@ Why not ``Var.set`` every state Var: Lava's ``Var.set``/``Var.get`` move one ele
 cost ``4 x neurons`` messages per sample; clearing at ``step == 0`` costs one message per layer.
 
 Times: spike times come back in the *reference frame* (layer ``l``'s hop delay ``l`` removed),
-``NEVER`` (-1) for neurons that did not fire, flattened in our C-order ``(C, H, W)``.
+``NEVER`` (-1) for neurons that did not fire, flattened in our C-order ``(C, H, W)``. Relay
+layers (fan-in splitting, Lava ``GradedVec``) have no first-spike times: their rows stay ``NEVER``.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def run_config(graph: LavaGraph) -> Loihi2SimCfg:
     """
     model = PROCESS_MODELS[graph.select_tag]
     exceptions: Dict[Any, Any] = {FireOnceIF: model}
-    exceptions.update({neuron: model for neuron in graph.neurons})
+    exceptions.update({neuron: model for _, neuron in graph.fire_once})
     return Loihi2SimCfg(select_tag=graph.select_tag, exception_proc_model_map=exceptions)
 
 
@@ -127,7 +128,7 @@ class LavaNetwork:
                     compile_seconds = time.perf_counter() - start
                 else:
                     graph.source.data.set(data)
-                    for neuron in graph.neurons:
+                    for _, neuron in graph.fire_once:   # relays (GradedVec) keep no state
                         neuron.step.set(np.zeros(1))
                 anchor.run(condition=RunSteps(num_steps=steps))
                 self._read_back(graph, b, spike_times, v_final, v_spike)
@@ -143,9 +144,9 @@ class LavaNetwork:
 
     def _read_back(self, graph: LavaGraph, b: int, spike_times: List[np.ndarray],
                    v_final: np.ndarray, v_spike: np.ndarray) -> None:
-        for index, (neuron, layout) in enumerate(zip(graph.neurons, graph.layouts)):
+        for index, neuron in graph.fire_once:   # relay layers have no first-spike times
             local = np.rint(neuron.first_spike.get()).astype(np.int64)
-            ours = layout.to_ours(local)[0]
+            ours = graph.layouts[index].to_ours(local)[0]
             spike_times[index][b] = np.where(ours == NEVER, NEVER, ours - graph.hop_delays[index])
         last, layout = graph.neurons[-1], graph.layouts[-1]
         v_final[b] = layout.to_ours(self._membrane_units(last.v.get()))[0]
