@@ -77,7 +77,11 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
 @click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
 @click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
-@click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
+@click.option("--method", type=click.Choice(["bptt", "ottt"]), default="bptt", show_default=True,
+              help="bptt: backprop through time; ottt: online training through time, memory constant in T")
+@click.option("--online-update", is_flag=True, help="ottt: optimizer step at every time step (OTTT_O)")
+@click.option("--ottt-loss", type=click.Choice(["running", "membrane"]), default="running", show_default=True,
+              help="ottt per-step loss: CE on the running decoder output, or on output membranes")
 @click.option("--encoder", type=click.Choice(["latency", "onoff", "direct"]),
               help="input code: latency|onoff spikes, or direct analog current (first layer runs on the host); "
                    "default per data set")
@@ -101,16 +105,16 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
 @click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
-def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size, lr, limit, seed, init, norm, decoder,
-              init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume, device, output) -> None:
-    """Train a TTFS network with BPTT (the ETTFS recipe)."""
+def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, encoder, epochs, batch_size, lr, limit,
+              seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume, device, output) -> None:
+    """Train a TTFS network with BPTT (the ETTFS recipe) or OTTT (online, memory constant in T)."""
     import torch
 
     from ttfs_deploy.data.datasets import load_dataset
     from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
     from ttfs_deploy.model.decoder import format_decision_step
     from ttfs_deploy.model.network import ModelConfig
-    from ttfs_deploy.train.bptt import TrainConfig, train
+    from ttfs_deploy.train import TrainConfig, train
 
     train_data = load_dataset(data_name, "train", data_dir).head(limit)
     test_data = load_dataset(data_name, "test", data_dir)
@@ -121,7 +125,8 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
                          norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
-                      augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
+                      augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs),
+                      method=method, online_update=online_update, ottt_loss=ottt_loss)
     meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
     record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
                    on_epoch=lambda r: console.print(

@@ -25,7 +25,7 @@ from ttfs_deploy.ir.nir_io import float_to_nir, int_to_nir, read_int, write_grap
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.decoder import format_decision_step, mean_decision_step
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
 from ttfs_deploy.verify.compare import verify_network
 
