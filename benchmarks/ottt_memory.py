@@ -89,7 +89,8 @@ def markdown(rows: List[Dict[str, Any]]) -> str:
              "| training s / epoch | process s |", "|---|---:|---:|---:|---:|---:|---:|"]
     base = {r["method"]: r["peak_rss_mb"] for r in rows if r["T"] == min(x["T"] for x in rows)}
     for r in rows:
-        lines.append(f"| {r['method']} | {r['T']} | {r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / base[r['method']]:.2f} "
+        ratio = r["peak_rss_mb"] / base[r["method"]]
+        lines.append(f"| {r['method']} | {r['T']} | {r['peak_rss_mb']:.0f} | {ratio:.2f} "
                      f"| {r['saved_bytes'] / 2 ** 20:.1f} | {r['epoch_seconds']:.1f} | {r['process_seconds']:.0f} |")
     return "\n".join(lines)
 

@@ -100,10 +100,11 @@ def _grads_after(step, config: ModelConfig, x: torch.Tensor, y: torch.Tensor) ->
     return {k: p.grad.clone() for k, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize("encoder", ["onoff", "direct"])
-def test_ottt_gradient_equals_bptt_at_one_step(encoder):
-    """At T = 1 there is no time to ignore: OTTT's gradient is BPTT's (conv, pool, dropout, QAT-free)."""
-    config = ModelConfig("4C3-AP2-FC12-FC10", (1, 8, 8), 10, T=1, encoder=encoder, dropout=0.25, init_gain=0.5)
+@pytest.mark.parametrize("arch, encoder", [("4C3-AP2-FC12-FC10", "onoff"), ("4C3-AP2-FC12-FC10", "direct"),
+                                           ("4C3S2-MP2-FC10", "latency")])
+def test_ottt_gradient_equals_bptt_at_one_step(arch, encoder):
+    """At T = 1 there is no time to ignore: OTTT's gradient is BPTT's (conv, stride, pools, dropout)."""
+    config = ModelConfig(arch, (1, 8, 8), 10, T=1, encoder=encoder, dropout=0.25, init_gain=0.5)
     data = load_dataset("digits", "train").head(16)
     from ttfs_deploy.data.encoders import encode
 

@@ -106,7 +106,8 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
 def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, encoder, epochs, batch_size, lr, limit,
-              seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume, device, output) -> None:
+              seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume,
+              device, output) -> None:
     """Train a TTFS network with BPTT (the ETTFS recipe) or OTTT (online, memory constant in T)."""
     import torch
 
