@@ -17,7 +17,7 @@ from typing import Iterator, Tuple
 from short_schedule import Run, load_splits, run_rows, schedule_parser
 
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig
+from ttfs_deploy.train import TrainConfig
 
 VARIANTS = {
     "full recipe": {},

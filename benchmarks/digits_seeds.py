@@ -22,7 +22,7 @@ from ttfs_deploy.demo import DEMO_MODEL, DEMO_TRAIN
 from ttfs_deploy.hw.profile import load_profile
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
 
 

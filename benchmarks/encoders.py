@@ -15,7 +15,7 @@ from typing import Iterator, List, Tuple
 from short_schedule import Run, load_splits, run_rows, schedule_parser
 
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig
+from ttfs_deploy.train import TrainConfig
 
 
 def encoder_runs(arch: str, T: int, input_shape: Tuple[int, ...], epochs: int, encoders: List[str],

@@ -19,7 +19,7 @@ from ttfs_deploy.ir.network import FloatLayer
 from ttfs_deploy.ir.nir_io import int_to_nir, read_int, write_graph
 from ttfs_deploy.model.checkpoint import load_checkpoint, save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
-from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
 
 

@@ -480,8 +480,11 @@ def test_interrupt_at_start_up_is_one_line(tmp_path, signum, delay):
     time.sleep(delay)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
-    assert "Traceback" not in err and proc.returncode in (0, 128 + signum), (proc.returncode, err)
-    assert proc.returncode == 0 or err.splitlines() == [f"error: interrupted by {signal.Signals(signum).name}"], err
+    # -signum: the signal landed while the interpreter was finalizing after the command had ended
+    # (CPython restores the default handlers there); nothing is printed then
+    assert "Traceback" not in err and proc.returncode in (0, 128 + signum, -signum), (proc.returncode, err)
+    assert proc.returncode in (0, -signum) or err.splitlines() == [f"error: interrupted by {signal.Signals(signum).name}"], err
+    assert proc.returncode != -signum or err == "", err
 
 
 # --- generated corruption --------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from ttfs_deploy.cli import cli
 from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.network import ModelConfig
-from ttfs_deploy.train.bptt import TrainConfig, random_shift, train
+from ttfs_deploy.train import TrainConfig, train
+from ttfs_deploy.train.augment import random_shift
 
 CONFIG = dict(arch="FC16-FC10", input_shape=(1, 8, 8), n_classes=10, T=6, encoder="onoff", dropout=0.2)
 

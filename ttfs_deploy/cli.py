@@ -138,7 +138,11 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
 @click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
 @click.option("--T", "T", type=click.IntRange(2, T_MAX), default=16, show_default=True, help="time steps")
-@click.option("--method", type=click.Choice(["bptt"]), default="bptt", show_default=True)
+@click.option("--method", type=click.Choice(["bptt", "ottt"]), default="bptt", show_default=True,
+              help="bptt: backprop through time; ottt: online training through time, memory constant in T")
+@click.option("--online-update", is_flag=True, help="ottt: optimizer step at every time step (OTTT_O)")
+@click.option("--ottt-loss", type=click.Choice(["running", "membrane"]), default="running", show_default=True,
+              help="ottt per-step loss: CE on the running decoder output, or on output membranes")
 @click.option("--encoder", type=click.Choice(["latency", "onoff", "direct"]),
               help="input code: latency|onoff spikes, or direct analog current (first layer runs on the host); "
                    "default per data set")
@@ -162,14 +166,15 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
 @click.option("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
-def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size, lr, limit, seed, init, norm, decoder,
-              init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume, device, output) -> None:
-    """Train a TTFS network with BPTT (the ETTFS recipe)."""
+def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, encoder, epochs, batch_size, lr, limit,
+              seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume,
+              device, output) -> None:
+    """Train a TTFS network with BPTT (the ETTFS recipe) or OTTT (online, memory constant in T)."""
     from ttfs_deploy.data.datasets import class_count, load_dataset
     from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
     from ttfs_deploy.decision import format_decision_step
     from ttfs_deploy.model.network import ModelConfig
-    from ttfs_deploy.train.bptt import TrainConfig, train
+    from ttfs_deploy.train import TrainConfig, train
 
     device = _device(device)
     state_path = output + ".last.pt"
@@ -188,7 +193,8 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
         config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
                              norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
         cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
-                          augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs))
+                          augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs),
+                          method=method, online_update=online_update, ottt_loss=ottt_loss)
         meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
         record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,
                        on_epoch=lambda r: console.print(

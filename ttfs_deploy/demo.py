@@ -27,7 +27,7 @@ from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.decision import format_decision_step, mean_decision_step
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.tables import print_wide
-from ttfs_deploy.train.bptt import TrainConfig, train
+from ttfs_deploy.train import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
 from ttfs_deploy.verify.compare import verify_network
 

@@ -30,6 +30,7 @@ from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.model.arch import MAX_WIDTH, LayerSpec, parse_spec
 from ttfs_deploy.model.layers import TTFSWeightLayer
 from ttfs_deploy.model.neuron import fire_once
+from ttfs_deploy.model.stepwise import StepwiseRun
 
 DECODERS = ("twd", "count", "first")
 
@@ -185,11 +186,18 @@ class TTFSNet(nn.Module):
 
     @torch.no_grad()
     def predict(self, times: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Predicted classes and the step of the first output spike (-1 if silent)."""
-        spikes, v, v_spike = self.run(times)
-        first = first_spike_times(spikes[-1]).cpu().numpy()
-        pred = decode_prediction(first, v_spike.cpu().numpy(), v.cpu().numpy())
-        return torch.as_tensor(pred), torch.as_tensor(decision_step(first))
+        """Predicted classes and the step of the first output spike (-1 if silent).
+
+        Runs time-major (:class:`~ttfs_deploy.model.stepwise.StepwiseRun`), so memory does not grow with T.
+        """
+        run = StepwiseRun(self, times)
+        first = torch.full((times.shape[0], self.specs[-1].size), -1, dtype=torch.long, device=times.device)
+        for t in range(self.config.T):
+            fired = run.step() > 0
+            first = torch.where((first < 0) & fired, torch.full_like(first, t), first)
+        first_np = first.cpu().numpy()
+        pred = decode_prediction(first_np, run.v_spike.cpu().numpy(), run.v.cpu().numpy())
+        return torch.as_tensor(pred), torch.as_tensor(decision_step(first_np))
 
 
 def first_spike_times(raster: torch.Tensor) -> torch.Tensor:

@@ -1,191 +1,26 @@
-"""BPTT training with the ETTFS recipe: Adam, cosine schedule, cross-entropy on decoded logits.
-
-Data-parallel training: launched under ``torchrun --nproc_per_node N`` (``WORLD_SIZE`` > 1),
-each process takes every N-th sample of the shuffled epoch, gradients are averaged by
-``DistributedDataParallel`` (gloo on CPU, nccl on CUDA), and rank 0 alone evaluates, logs and
-writes files. The global batch stays ``batch_size``.
-
-Every epoch writes ``<out>.last.pt`` (model + optimizer + schedule + RNG state) and one JSON line
-to ``<out>.log.jsonl``; ``resume=True`` continues from ``<out>.last.pt``. Runs are deterministic
-for a fixed seed on the same machine and thread count.
-"""
+"""BPTT, the ETTFS recipe: cross-entropy on the decoded logits of the whole sequence, one backward
+through all T steps (memory grows linearly with T). The epoch loop is :mod:`ttfs_deploy.train.loop`."""
 
 from __future__ import annotations
 
-import json
-import os
-import random
-import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Tuple
 
-import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
+from torch import nn
 
-from ttfs_deploy.data.datasets import Dataset
-from ttfs_deploy.data.encoders import SPIKE_CODES, encode
-from ttfs_deploy.io_utils import atomic_path
-from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_state, save_checkpoint
-from ttfs_deploy.model.network import ModelConfig, TTFSNet
-from ttfs_deploy.train.evaluate import evaluate
+from ttfs_deploy.train.config import TrainConfig, TrainMethod
 
 
-@dataclass
-class TrainConfig:
-    """Optimization settings."""
-
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.0
-    seed: int = 0
-    augment_shift: int = 0
-    jitter: int = 0
-    qat_epochs: int = 0
-    qat_bits: int = 8
-    device: str = "cpu"
-    progress: bool = True
+def bptt_step(model: nn.Module, net: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+              y: torch.Tensor, cfg: TrainConfig) -> Tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on the batch; ``net`` (the DDP wrapper under torchrun) averages gradients."""
+    logits = net(x)
+    loss = F.cross_entropy(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach(), logits
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def random_shift(x: np.ndarray, max_shift: int, seed: int) -> np.ndarray:
-    """Translate each image (N, C, H, W) by up to ``max_shift`` pixels, zero fill (augmentation)."""
-    if max_shift <= 0:
-        return x
-    rng = np.random.default_rng(seed)
-    n, _, h, w = x.shape
-    padded = np.pad(x, ((0, 0), (0, 0), (max_shift, max_shift), (max_shift, max_shift)))
-    dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, n))
-    rows = dy[:, None] + np.arange(h)[None, :]
-    cols = dx[:, None] + np.arange(w)[None, :]
-    return padded[np.arange(n)[:, None, None, None], np.arange(x.shape[1])[None, :, None, None],
-                  rows[:, None, :, None], cols[:, None, None, :]]
-
-
-def jitter_times(times: np.ndarray, jitter: int, T: int, seed: int) -> np.ndarray:
-    """Move each input spike by a random integer step in [-jitter, jitter] (kept in 0..T-1)."""
-    if jitter <= 0:
-        return times
-    rng = np.random.default_rng(seed)
-    moved = np.clip(times + rng.integers(-jitter, jitter + 1, size=times.shape), 0, T - 1)
-    return np.where(times < 0, times, moved)
-
-
-def resume_from(path: str, model: TTFSNet, optimizer: torch.optim.Optimizer, schedule: Any) -> int:
-    """Restore model, optimizer, schedule and RNG from the state at ``path`` (checked to belong
-    to ``model``'s configuration); returns the number of epochs already done."""
-    state = load_state(path, model)
-    try:
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        torch.set_rng_state(state["torch_rng"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise TTFSError(f"resume state {path} is incomplete or damaged ({type(err).__name__})",
-                        "drop --resume to start again") from None
-    return int(state["epoch"])
-
-
-def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cfg: TrainConfig,
-          out: str, meta: Optional[Dict[str, Any]] = None, resume: bool = False,
-          on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
-    """Train and save ``out`` (the best-on-test final model is not selected: the last epoch is saved).
-
-    Returns the last epoch's log record.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if cfg.device.startswith("cuda") else "gloo")
-    rank = dist.get_rank() if world > 1 else 0
-    if world > 1 and cfg.device.startswith("cuda"):
-        cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
-    seed_everything(cfg.seed)
-    model = TTFSNet(model_config).to(cfg.device)
-    net = DistributedDataParallel(model) if world > 1 else model
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
-    state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    start_epoch = 0
-    if resume and state_path.is_file():
-        start_epoch = resume_from(str(state_path), model, optimizer, schedule)
-        if start_epoch >= cfg.epochs:
-            raise TTFSError(f"the resume state {state_path} has already done {start_epoch} of {cfg.epochs} epochs",
-                            "raise --epochs to train further, or drop --resume")
-    elif log_path.exists() and rank == 0:
-        log_path.unlink()
-
-    labels = train_data.y
-    generator = torch.Generator().manual_seed(cfg.seed)
-    record: Dict[str, Any] = {}
-    for epoch in range(start_epoch, cfg.epochs):
-        generator.manual_seed(cfg.seed + epoch)
-        if cfg.qat_epochs and epoch >= cfg.epochs - cfg.qat_epochs:
-            model.set_weight_bits(cfg.qat_bits)  # quantization-aware fine-tuning for the last epochs
-        order = torch.randperm(len(labels), generator=generator).numpy()
-        if world > 1:  # equal shards, so every rank runs the same number of steps
-            order = order[rank::world][:len(labels) // world]
-        images = random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch)
-        times = encode(model_config.encoder, images, model_config.T)
-        if model_config.encoder in SPIKE_CODES:
-            times = jitter_times(times, cfg.jitter, model_config.T, cfg.seed + epoch)
-        net.train()
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        local_batch = max(1, cfg.batch_size // world)
-        batches = range(0, len(order), local_batch)
-        show = cfg.progress and rank == 0
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                   disable=None if show else True)  # None: tqdm hides itself when not on a terminal
-        for start in bar:
-            idx = order[start:start + local_batch]
-            x = torch.as_tensor(times[idx], device=cfg.device)
-            y = torch.as_tensor(labels[idx], device=cfg.device)
-            logits = net(x)
-            loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            seen += len(idx)
-            loss_sum += float(loss.detach()) * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-        schedule.step()
-        train_seconds = time.time() - t0
-        if world > 1:
-            totals = torch.tensor([seen, loss_sum, correct], dtype=torch.float64)
-            dist.all_reduce(totals)
-            seen, loss_sum, correct = int(totals[0]), float(totals[1]), int(totals[2])
-            if rank > 0:
-                dist.barrier()
-                continue
-        test = evaluate(model, test_data, device=cfg.device)
-        record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
-                  "test_accuracy": test["accuracy"], "latency_steps_mean": test["latency_steps_mean"],
-                  "silent_fraction": test["silent_fraction"], "seconds": train_seconds,
-                  "samples_per_second": seen / max(train_seconds, 1e-9), "lr": schedule.get_last_lr()[0]}
-        with log_path.open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        with atomic_path(str(state_path)) as tmp:
-            torch.save({"format": STATE_FORMAT, "config": model_config.to_dict(),
-                        "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
-                        "epoch": epoch + 1}, tmp)
-        full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
-                         accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
-        save_checkpoint(out, model.cpu(), full_meta)
-        model.to(cfg.device)
-        if on_epoch:  # after the epoch is on disk, so an interrupted run resumes from it
-            on_epoch(record)
-        if world > 1:
-            dist.barrier()
-    return record
+BPTT = TrainMethod(step=bptt_step, wrap_ddp=True)
