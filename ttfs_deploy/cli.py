@@ -132,6 +132,49 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
     console.print(f"wrote {output} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
 
 
+@cli.command(name="import")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", "data_name", required=True, help="the data set the ANN was trained on (digits | fashion-mnist | "
+              "mnist | FILE.npz): calibration uses its training split, accuracies its test split")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
+@click.option("--T", "T", type=click.IntRange(2, 1024), default=16, show_default=True, help="time steps")
+@click.option("--finetune", type=click.IntRange(0), default=0, show_default=True,
+              help="then fine-tune the TTFS network for N epochs (BPTT)")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="fine-tuning learning rate")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
+              help="last N fine-tuning epochs train on the 8-bit weight grid the compiler uses")
+@click.option("--calibration-samples", type=click.IntRange(1), default=512, show_default=True,
+              help="training samples that calibrate the firing levels")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the import report")
+def import_cmd(model, data_name, data_dir, output, T, finetune, lr, batch_size, qat_epochs, calibration_samples,
+               seed, device, json_path) -> None:
+    """Convert a ReLU network exported to ONNX (MODEL.onnx) into a TTFS checkpoint."""
+    import torch
+
+    from ttfs_deploy.importers.onnx import import_onnx
+    from ttfs_deploy.model.decoder import format_decision_step
+    from ttfs_deploy.train.bptt import TrainConfig
+
+    cfg = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, jitter=0, qat_epochs=min(qat_epochs, finetune),
+                      device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    result = import_onnx(model, data_name, output, T=T, finetune=finetune, data_dir=data_dir,
+                         calibration_samples=calibration_samples, train_config=cfg,
+                         command="ttfs-deploy " + " ".join(sys.argv[1:]), log=console.print,
+                         on_epoch=lambda r: console.print(
+                             f"fine-tune epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
+                             f"test {r['test_accuracy']:.4f} decision step "
+                             f"{format_decision_step(r['latency_steps_mean'])}"))
+    after = "" if result.finetuned_accuracy is None else \
+        f", fine-tuned ({finetune} epochs) {result.finetuned_accuracy:.4f}"
+    console.print(f"wrote {output} ({result.arch}, T={T}, direct input): test accuracy ANN {result.ann_accuracy:.4f}, "
+                  f"converted {result.converted_accuracy:.4f}{after}")
+    _write_json(json_path, result.to_dict())
+
+
 @cli.command(name="compile")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--target", required=True, help="loihi | loihi2 | PROFILE.toml")

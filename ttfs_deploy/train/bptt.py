@@ -83,10 +83,12 @@ def jitter_times(times: np.ndarray, jitter: int, T: int, seed: int) -> np.ndarra
 
 def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cfg: TrainConfig,
           out: str, meta: Optional[Dict[str, Any]] = None, resume: bool = False,
-          on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+          on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+          initial_state: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, Any]:
     """Train and save ``out`` (the best-on-test final model is not selected: the last epoch is saved).
 
-    Returns the last epoch's log record.
+    ``initial_state``: start from these weights (a state_dict of ``TTFSNet(model_config)``, e.g. a
+    converted network to fine-tune) instead of the initialization. Returns the last epoch's log record.
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
@@ -95,7 +97,10 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     if world > 1 and cfg.device.startswith("cuda"):
         cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     seed_everything(cfg.seed)
-    model = TTFSNet(model_config).to(cfg.device)
+    model = TTFSNet(model_config)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    model.to(cfg.device)
     net = DistributedDataParallel(model) if world > 1 else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
