@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -180,13 +180,10 @@ class _Walker:
         self.graph, self.path, self.opset = model.graph, path, opset
         self.producer = f"{model.producer_name} {model.producer_version}".strip()
         self.consts: Dict[str, np.ndarray] = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
-        self.shapes: Dict[str, Optional[Tuple[int, ...]]] = {}
-        for vi in list(self.graph.value_info) + list(self.graph.input) + list(self.graph.output):
-            self.shapes[vi.name] = _static_shape(vi)
         inputs = [i for i in self.graph.input if i.name not in self.consts]
         if len(inputs) != 1:
             raise TTFSError(f"{path} has {len(inputs)} graph inputs", "export a network with exactly one input image")
-        dims = self.shapes[inputs[0].name] or ()
+        dims = _static_shape(inputs[0]) or ()
         if len(dims) not in (2, 4):
             raise TTFSError(f"{path}: input {inputs[0].name!r} has rank {len(dims)}",
                             "export with an (N, C, H, W) image or (N, features) input")
@@ -197,9 +194,9 @@ class _Walker:
                             "re-export with a fixed image size (dynamic_axes on the batch dimension only)")
         self.input_shape: Tuple[int, ...] = tuple(int(d) for d in dims[1:])
         self.act = inputs[0].name
+        self.shape: Tuple[int, ...] = self.input_shape  # the data tensor's shape without batch
         self.layers: List[AnnLayer] = []
         self.open: Optional[AnnLayer] = None  # last weight layer, its ReLU not seen yet
-        self.shape_derived: Set[str] = set()
         outputs = [o.name for o in self.graph.output]
         if len(outputs) != 1:
             raise TTFSError(f"{path} has {len(outputs)} graph outputs", "export a network with one output (the logits)")
@@ -209,13 +206,6 @@ class _Walker:
     # -- helpers ---------------------------------------------------------------------------
     def refuse(self, node, problem: str, fix: str) -> None:
         raise TTFSError(f"{self.path}: {node.op_type} node {node.name or '(unnamed)'!r} {problem}", fix)
-
-    def shape(self, name: str, node) -> Tuple[int, ...]:
-        dims = self.shapes.get(name)
-        if dims is None or any(d is None for d in dims[1:]):
-            self.refuse(node, f"has an input {name!r} of unknown or dynamic shape",
-                        "re-export with a fixed image size (dynamic_axes on the batch dimension only)")
-        return tuple(int(d) for d in dims[1:])
 
     def const(self, name: str, node) -> np.ndarray:
         if name not in self.consts:
@@ -244,13 +234,9 @@ class _Walker:
                 self.refuse(node, f"is from the custom domain {node.domain!r}", f"use standard ops ({SUPPORTED})")
             if not data:
                 self.fold_constant(node)
-                if set(node.input) & self.shape_derived:
-                    self.shape_derived.update(node.output)
                 continue
-            if node.op_type == "Shape" and data == [self.act]:
-                dims = self.shapes.get(self.act) or ()
-                self.consts[node.output[0]] = np.array([d or 1 for d in dims], dtype=np.int64)
-                self.shape_derived.add(node.output[0])
+            if node.op_type == "Shape" and data == [self.act]:  # batch 1 stands for any batch size
+                self.consts[node.output[0]] = np.array([1, *self.shape], dtype=np.int64)
                 continue
             if self.finished:
                 self.refuse(node, "follows the final Softmax", "end the network at its logits (or one Softmax)")
@@ -290,7 +276,7 @@ class _Walker:
         attrs = _attrs(node)
         w = self.const(node.input[1], node)
         b = self.const(node.input[2], node) if len(node.input) > 2 and node.input[2] else np.zeros(w.shape[0])
-        shape = self.shape(self.act, node)
+        shape = self.shape
         if len(shape) != 3 or w.ndim != 4:
             self.refuse(node, "is not a 2-D convolution", "use nn.Conv2d")
         k = w.shape[2]
@@ -317,6 +303,8 @@ class _Walker:
                         f"with zero padding kernel//2 = {k // 2} on every side",
                         f"re-train with nn.Conv2d(..., kernel_size={k}, padding={k // 2}, stride=s)")
         self.new_layer(node, AnnLayer("conv", w, b.reshape(-1), kernel=k, stride=int(strides[0])))
+        side = [(n + 2 * (k // 2) - k) // int(strides[0]) + 1 for n in shape[1:]]
+        self.shape = (int(w.shape[0]), *side)
 
     def op_Gemm(self, node) -> None:
         attrs = _attrs(node)
@@ -330,6 +318,7 @@ class _Walker:
             b = np.broadcast_to(self.const(node.input[2], node) * float(attrs.get("beta", 1.0)), (1, w.shape[0]))[0]
         self.check_fc_input(node, w.shape[1])
         self.new_layer(node, AnnLayer("fc", w, np.array(b, dtype=np.float64)))
+        self.shape = (int(w.shape[0]),)
 
     def op_MatMul(self, node) -> None:
         if node.input[0] != self.act:
@@ -339,11 +328,11 @@ class _Walker:
             self.refuse(node, f"has a rank-{w.ndim} weight", "use a 2-D weight (nn.Linear)")
         self.check_fc_input(node, w.shape[0])
         self.new_layer(node, AnnLayer("fc", w.T.copy(), np.zeros(w.shape[1])))
+        self.shape = (int(w.shape[1]),)
 
     def check_fc_input(self, node, n_in: int) -> None:
-        shape = self.shape(self.act, node)
-        if len(shape) != 1 or shape[0] != n_in:
-            self.refuse(node, f"gets an input of shape {shape}, not (batch, {n_in})",
+        if len(self.shape) != 1 or self.shape[0] != n_in:
+            self.refuse(node, f"gets an input of shape {self.shape}, not (batch, {n_in})",
                         "flatten (nn.Flatten / x.view(N, -1)) before the linear layer")
 
     def op_Add(self, node) -> None:
@@ -398,27 +387,33 @@ class _Walker:
             self.refuse(node, f"has window {kernel}, strides {strides}, pads {pads}; TTFS average pooling "
                         "uses a square window equal to its stride, no padding, floor mode",
                         "use nn.AvgPool2d(k) (stride = window, no padding)")
-        self.layers.append(AnnLayer("avgpool", kernel=int(kernel[0]), stride=int(kernel[0]), nodes=[node.name]))
+        if len(self.shape) != 3:
+            self.refuse(node, "pools a flat tensor", "pool (N, C, H, W) feature maps only")
+        k = int(kernel[0])
+        self.layers.append(AnnLayer("avgpool", kernel=k, stride=k, nodes=[node.name]))
+        self.shape = (self.shape[0], self.shape[1] // k, self.shape[2] // k)
 
     def op_GlobalAveragePool(self, node) -> None:
         self.require_activated(node)
-        c, h, w = self.shape(self.act, node)
-        if h != w:
-            self.refuse(node, f"pools a non-square {h}x{w} map", "use square feature maps or nn.AvgPool2d")
+        if len(self.shape) != 3 or self.shape[1] != self.shape[2]:
+            self.refuse(node, f"pools a {self.shape} tensor, not a square map", "use square feature maps or nn.AvgPool2d")
+        c, h, _ = self.shape
         self.layers.append(AnnLayer("avgpool", kernel=h, stride=h, nodes=[node.name]))
+        self.shape = (c, 1, 1)
 
     def op_Flatten(self, node) -> None:
         axis = int(_attrs(node).get("axis", 1))
-        rank = len(self.shape(self.act, node)) + 1
-        if axis not in (1, 1 - rank):
+        if axis not in (1, -len(self.shape)):
             self.refuse(node, f"flattens at axis {axis}", "flatten everything but the batch (axis=1)")
+        self.shape = (int(np.prod(self.shape)),)
 
     def op_Reshape(self, node) -> None:
-        features = int(np.prod(self.shape(self.act, node)))
+        features = int(np.prod(self.shape))
         target = [int(v) for v in np.asarray(self.consts.get(node.input[1], [])).reshape(-1)]
         if len(target) != 2 or target[1] not in (-1, features):
             self.refuse(node, f"reshapes to {target}, not (batch, {features})",
                         "only flattening reshapes (x.view(N, -1), nn.Flatten) are supported")
+        self.shape = (features,)
 
     def final_node(self, node) -> None:
         if node.output[0] != self.output:
