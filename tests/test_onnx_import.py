@@ -178,3 +178,51 @@ def test_cli_refuses_bad_graphs_with_one_line_and_writes_nothing(tmp_path):
         assert not out.exists() and not (tmp_path / f"{name}.json").exists()
         assert path.read_bytes() == before
         assert not list(tmp_path.glob(f".{name}.pt.*"))
+
+
+def test_import_writes_an_ordinary_checkpoint_that_compiles_and_runs(tmp_path):
+    """A CNN trained briefly in plain torch on digits: import (no fine-tuning), then the usual
+    compile (loihi2) and eventsim run; the checkpoint's weights are the documented rule's."""
+    from ttfs_deploy.backends.run import run_backend
+    from ttfs_deploy.compile.pipeline import compile_model
+    from ttfs_deploy.data.datasets import load_dataset
+    from ttfs_deploy.hw.profile import load_profile
+    from ttfs_deploy.importers.onnx import import_onnx
+    from ttfs_deploy.model.checkpoint import load_checkpoint, load_raw
+    from ttfs_deploy.train.evaluate import evaluate
+
+    train = load_dataset("digits", "train")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AvgPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 4 * 4, 32), nn.ReLU(), nn.Linear(32, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x, y = torch.as_tensor(train.x), torch.as_tensor(train.y)
+    for _ in range(8):
+        model.train()
+        for start in range(0, len(x), 64):
+            loss = nn.functional.cross_entropy(model(x[start:start + 64]), y[start:start + 64])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    path = export(model, tmp_path / "ann.onnx")
+    out = tmp_path / "imported.pt"
+    result = import_onnx(str(path), "digits", str(out), T=8, calibration_samples=128)
+    assert result.arch == "8C3-AP2-FC32-FC10" and result.encoder == "direct" and result.finetuned_accuracy is None
+    assert result.ann_accuracy > 0.85
+
+    net, meta = load_checkpoint(str(out))
+    info = meta["import"]
+    assert meta["dataset"] == "digits" and meta["accuracy"] == info["converted_accuracy"]
+    assert info["source"]["format"] == "onnx" and info["reference_max_logit_diff"] < 1e-4
+    graph = read_onnx(str(path))
+    calibration = info["calibration"]
+    expected = ttfs_state(graph, calibration["tau"], [np.array(v) for v in calibration["spike_value"]], 8)
+    state = load_raw(str(out))["state_dict"]
+    for key, value in expected.items():
+        torch.testing.assert_close(state[key], value, rtol=0, atol=0)
+
+    test = load_dataset("digits", "test").head(60)
+    _, int_net = compile_model(net, load_profile("loihi2"))
+    compiled = run_backend(int_net, "eventsim", test)
+    assert compiled["samples"] == 60
+    assert abs(compiled["accuracy"] - evaluate(net, test)["accuracy"]) <= 0.05

@@ -145,12 +145,13 @@ def train_cmd(data_name, data_dir, arch, T, method, encoder, epochs, batch_size,
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
               help="last N fine-tuning epochs train on the 8-bit weight grid the compiler uses")
+@click.option("--limit", type=click.IntRange(1), help="fine-tune on the first N training samples only")
 @click.option("--calibration-samples", type=click.IntRange(1), default=512, show_default=True,
               help="training samples that calibrate the firing levels")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, help="cpu | cuda (default: cuda when available)")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the import report")
-def import_cmd(model, data_name, data_dir, output, T, finetune, lr, batch_size, qat_epochs, calibration_samples,
+def import_cmd(model, data_name, data_dir, output, T, finetune, lr, batch_size, qat_epochs, limit, calibration_samples,
                seed, device, json_path) -> None:
     """Convert a ReLU network exported to ONNX (MODEL.onnx) into a TTFS checkpoint."""
     import torch
@@ -162,7 +163,7 @@ def import_cmd(model, data_name, data_dir, output, T, finetune, lr, batch_size, 
     cfg = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, jitter=0, qat_epochs=min(qat_epochs, finetune),
                       device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
     result = import_onnx(model, data_name, output, T=T, finetune=finetune, data_dir=data_dir,
-                         calibration_samples=calibration_samples, train_config=cfg,
+                         calibration_samples=calibration_samples, finetune_limit=limit, train_config=cfg,
                          command="ttfs-deploy " + " ".join(sys.argv[1:]), log=console.print,
                          on_epoch=lambda r: console.print(
                              f"fine-tune epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "

@@ -44,6 +44,7 @@ class ImportResult:
     converted_accuracy: float
     finetuned_accuracy: Optional[float]
     finetune_epochs: int
+    finetune_samples: int
     calibration: Dict[str, Any]
     seconds: Dict[str, float] = field(default_factory=dict)
 
@@ -89,13 +90,15 @@ def _check_fits(path: str, graph: AnnGraph, train: Dataset) -> None:
 
 
 def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: int = 0,
-                data_dir: Optional[str] = None, calibration_samples: int = 512, train_config=None,
+                data_dir: Optional[str] = None, calibration_samples: int = 512,
+                finetune_limit: Optional[int] = None, train_config=None,
                 command: str = "", on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
                 log: Callable[[str], None] = lambda _: None) -> ImportResult:
     """Import ``path`` for ``data_name``, write the checkpoint ``output``; see the module doc.
 
     ``train_config`` (a :class:`ttfs_deploy.train.bptt.TrainConfig`) sets the fine-tuning; its
-    ``epochs`` is replaced by ``finetune``. ``log`` receives one line per finished step.
+    ``epochs`` is replaced by ``finetune``; ``finetune_limit`` keeps the first N training samples for
+    fine-tuning (calibration always uses the first ``calibration_samples``). ``log`` receives one line per finished step.
     """
     from ttfs_deploy.model.checkpoint import load_checkpoint, save_checkpoint
     from ttfs_deploy.train.evaluate import evaluate
@@ -125,7 +128,9 @@ def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: i
                                        "opset": graph.opset, "producer": graph.producer},
                             "ann_accuracy": ann_accuracy, "converted_accuracy": converted_accuracy,
                             "finetuned_accuracy": None, "finetune_epochs": finetune,
-                            "calibration_samples": len(calibration_data), "calibration": calib.to_dict(),
+                            "finetune_samples": len(train_data.head(finetune_limit)) if finetune else 0,
+                            "calibration_samples": len(calibration_data),
+                            "calibration": dict(calib.to_dict(), spike_value=calib.spike_value),
                             "reference_max_logit_diff": reference_diff}
     meta: Dict[str, Any] = {"dataset": data_name, "command": command, "import": info,
                             "accuracy": converted_accuracy}
@@ -136,7 +141,7 @@ def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: i
         cfg = train_config or TrainConfig()
         cfg.epochs = finetune
         start = time.time()
-        record = train(config, train_data, test_data, cfg, output, meta=meta, on_epoch=on_epoch,
+        record = train(config, train_data.head(finetune_limit), test_data, cfg, output, meta=meta, on_epoch=on_epoch,
                        initial_state=model.state_dict())
         seconds["finetune"] = time.time() - start
         finetuned = float(record["test_accuracy"])
@@ -146,4 +151,4 @@ def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: i
     save_checkpoint(output, model, meta)
     return ImportResult(output, path, data_name, config.arch, T, config.encoder, len(test_data),
                         len(calibration_data), ann_accuracy, converted_accuracy, finetuned, finetune,
-                        calib.to_dict(), seconds)
+                        info["finetune_samples"], calib.to_dict(), seconds)
