@@ -133,6 +133,10 @@ def _bad_graphs(tmp_path: Path):
                             nn.Linear(64, 10))
     sigmoid = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Sigmoid(), nn.Linear(16, 10))
     softmax_mid = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Softmax(1), nn.Linear(16, 10))
+    unpadded = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 10))
+    no_relu = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Linear(16, 10))
+    pool_first = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.AvgPool2d(2), nn.ReLU(), nn.Flatten(),
+                               nn.Linear(64, 10))
     good = export(small_cnn(), tmp_path / "good.onnx")
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
@@ -143,6 +147,9 @@ def _bad_graphs(tmp_path: Path):
         "sigmoid": (export(sigmoid, tmp_path / "sigmoid.onnx"), ["Sigmoid", "ReLU"]),
         "softmax": (export(softmax_mid, tmp_path / "softmax.onnx"), ["Softmax", "final"]),
         "residual": (export(Residual(), tmp_path / "res.onnx"), ["Add", "residual"]),
+        "unpadded": (export(unpadded, tmp_path / "unpadded.onnx"), ["Conv", "padding", "padding=1"]),
+        "no_relu": (export(no_relu, tmp_path / "norelu.onnx"), ["Gemm", "without a Relu"]),
+        "pool_first": (export(pool_first, tmp_path / "poolfirst.onnx"), ["AveragePool", "after the Relu"]),
         "corrupt": (corrupt, ["not an ONNX model", "export"]),
         "text": (text, ["not", "ONNX", "export"]),
         "dynamic": (export(small_cnn(), tmp_path / "dyn.onnx",

@@ -299,8 +299,8 @@ class _Walker:
         if pads != [k // 2] * 4:
             problems.append(f"padding {pads if pads is not None else auto_pad}")
         if problems:
-            self.refuse(node, f"has {', '.join(problems)}; TTFS conv layers are square, ungrouped, undilated, "
-                        f"with zero padding kernel//2 = {k // 2} on every side",
+            self.refuse(node, f"has {', '.join(problems)} (TTFS conv layers are square, ungrouped, undilated, "
+                        f"with zero padding kernel//2 = {k // 2} on every side)",
                         f"re-train with nn.Conv2d(..., kernel_size={k}, padding={k // 2}, stride=s)")
         self.new_layer(node, AnnLayer("conv", w, b.reshape(-1), kernel=k, stride=int(strides[0])))
         side = [(n + 2 * (k // 2) - k) // int(strides[0]) + 1 for n in shape[1:]]
@@ -384,8 +384,8 @@ class _Walker:
         pads = list(attrs.get("pads", [0] * 2 * len(kernel)))
         if (len(kernel) != 2 or kernel[0] != kernel[1] or strides != kernel or any(pads)
                 or int(attrs.get("ceil_mode", 0))):
-            self.refuse(node, f"has window {kernel}, strides {strides}, pads {pads}; TTFS average pooling "
-                        "uses a square window equal to its stride, no padding, floor mode",
+            self.refuse(node, f"has window {kernel}, strides {strides}, pads {pads} (TTFS average pooling "
+                        "uses a square window equal to its stride, no padding, floor mode)",
                         "use nn.AvgPool2d(k) (stride = window, no padding)")
         if len(self.shape) != 3:
             self.refuse(node, "pools a flat tensor", "pool (N, C, H, W) feature maps only")
