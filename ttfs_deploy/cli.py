@@ -205,6 +205,51 @@ def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, en
     console.print(f"wrote {output} (test accuracy {record.get('test_accuracy', float('nan')):.4f})")
 
 
+@cli.command(name="import")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", "data_name", required=True, help="the data set the ANN was trained on (digits | fashion-mnist | "
+              "mnist | FILE.npz): calibration uses its training split, accuracies its test split")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
+@click.option("--T", "T", type=click.IntRange(2, T_MAX), default=16, show_default=True, help="time steps")
+@click.option("--finetune", type=click.IntRange(0), default=0, show_default=True,
+              help="then fine-tune the TTFS network for N epochs (BPTT)")
+@click.option("--lr", type=FiniteFloat(0, min_open=True), default=1e-3, show_default=True,
+              help="fine-tuning learning rate")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
+              help="last N fine-tuning epochs train on the 8-bit weight grid the compiler uses")
+@click.option("--limit", type=click.IntRange(1), help="fine-tune on the first N training samples only")
+@click.option("--calibration-samples", type=click.IntRange(1), default=512, show_default=True,
+              help="training samples that calibrate the firing levels")
+@click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
+@click.option("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when available)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the import report")
+def import_cmd(model, data_name, data_dir, output, T, finetune, lr, batch_size, qat_epochs, limit, calibration_samples,
+               seed, device, json_path) -> None:
+    """Convert a ReLU network exported to ONNX (MODEL.onnx) into a TTFS checkpoint."""
+    from ttfs_deploy.decision import format_decision_step
+    from ttfs_deploy.importers.onnx import import_onnx
+    from ttfs_deploy.train import TrainConfig
+
+    cfg = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, jitter=0, qat_epochs=min(qat_epochs, finetune),
+                      device=_device(device))
+    side_files = {"the fine-tuning state": output + ".last.pt", "the fine-tuning log": output + ".log.jsonl"}
+    with command_outputs({"-o": output, "--json": json_path}, [model, data_name], progress=side_files):
+        result = import_onnx(model, data_name, output, T=T, finetune=finetune, data_dir=data_dir,
+                             calibration_samples=calibration_samples, finetune_limit=limit, train_config=cfg,
+                             command="ttfs-deploy " + " ".join(sys.argv[1:]), log=console.print,
+                             on_epoch=lambda r: console.print(
+                                 f"fine-tune epoch {r['epoch']}: loss {r['loss']:.4f} train {r['train_accuracy']:.4f} "
+                                 f"test {r['test_accuracy']:.4f} decision step "
+                                 f"{format_decision_step(r['latency_steps_mean'])}"))
+        after = "" if result.finetuned_accuracy is None else \
+            f", fine-tuned ({finetune} epochs) {result.finetuned_accuracy:.4f}"
+        console.print(f"wrote {output} ({result.arch}, T={T}, direct input): test accuracy ANN "
+                      f"{result.ann_accuracy:.4f}, converted {result.converted_accuracy:.4f}{after}")
+        _write_json(json_path, result.to_dict())
+
+
 @cli.command(name="compile")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--target", required=True, help="loihi | loihi2 | loihi2-kapoho-point | PROFILE.toml")

@@ -85,8 +85,11 @@ def resume_from(path: str, model: TTFSNet, optimizer: torch.optim.Optimizer, sch
 
 def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cfg: TrainConfig,
           out: str, meta: Optional[Dict[str, Any]] = None, resume: bool = False,
-          on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+          on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+          initial_state: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, Any]:
     """Train with ``cfg.method`` and save ``out`` (the last epoch is saved, not the best on test).
+    ``initial_state``: start from these weights (a state_dict of ``TTFSNet(model_config)``, e.g. a
+    converted network to fine-tune) instead of the initialization.
 
     Returns the last epoch's log record.
     """
@@ -98,7 +101,10 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     if world > 1 and cfg.device.startswith("cuda"):
         cfg.device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
     seed_everything(cfg.seed)
-    model = TTFSNet(model_config).to(cfg.device)
+    model = TTFSNet(model_config)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    model.to(cfg.device)
     net = DistributedDataParallel(model) if world > 1 and method.wrap_ddp else model
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
