@@ -5,9 +5,12 @@ each process takes every N-th sample of the shuffled epoch, gradients are averag
 ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA), and rank 0 alone evaluates, logs and
 writes files. The global batch stays ``batch_size``.
 
-Every epoch writes ``<out>.last.pt`` (model + optimizer + schedule + RNG state) and one JSON line
-to ``<out>.log.jsonl``; ``resume=True`` continues from ``<out>.last.pt``. Runs are deterministic
-for a fixed seed on the same machine and thread count.
+Every epoch writes ``<out>.last.pt`` (model + optimizer + schedule + RNG state + the run's
+options) and one JSON line to ``<out>.log.jsonl``; ``resume=True`` continues from ``<out>.last.pt``,
+refuses a state written with other options, and drops log lines after the state's epoch. Runs
+are deterministic for a fixed seed on the same machine and thread count, so a run stopped with
+``stop_after`` (or killed) and resumed, in another process or on a fresh clone of committed
+state, ends bit-identical to an uninterrupted one (tests/test_train.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tqdm import tqdm
 
 from ttfs_deploy.data.datasets import Dataset
 from ttfs_deploy.data.encoders import SPIKE_CODES, encode
+from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.checkpoint import save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
@@ -50,6 +54,38 @@ class TrainConfig:
     qat_bits: int = 8
     device: str = "cpu"
     progress: bool = True
+    stop_after: Optional[int] = None  # end after this epoch (1-based); the schedule still spans ``epochs``
+
+
+#: TrainConfig fields that may differ between a run and its resumption (they do not change the result).
+RESUMABLE_CHANGES = ("device", "progress", "stop_after")
+
+
+def _run_options(model_config: ModelConfig, cfg: TrainConfig) -> Dict[str, Any]:
+    """What a resume state must have been written with: the model config and the result-changing TrainConfig."""
+    train_options = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_CHANGES}
+    return {"model_config": model_config.to_dict(), "train": train_options}
+
+
+def _check_same_run(state: Dict[str, Any], options: Dict[str, Any], state_path: Path) -> None:
+    """Refuse to resume a state written with other options (states written before options were stored pass)."""
+    for part in ("model_config", "train"):
+        saved, now = state.get(part), options[part]
+        if saved is None:
+            continue
+        for key in sorted(set(saved) | set(now)):
+            if saved.get(key) != now.get(key):
+                raise TTFSError(f"{state_path} was written with {key}={saved.get(key)!r}, this run has {now.get(key)!r}",
+                                "resume with the options of the run that wrote it (its COMMAND or the log), "
+                                "or train without --resume")
+
+
+def _trim_log(log_path: Path, epochs_done: int) -> None:
+    """Keep the log lines of the epochs the resume state holds (a crash can leave one more)."""
+    if log_path.is_file():
+        lines = [line for line in log_path.read_text().splitlines()
+                 if line.strip() and json.loads(line)["epoch"] <= epochs_done]
+        log_path.write_text("".join(line + "\n" for line in lines))
 
 
 def seed_everything(seed: int) -> None:
@@ -102,20 +138,24 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start_epoch = 0
+    options = _run_options(model_config, cfg)
     if resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
+        _check_same_run(state, options, state_path)
         model.load_state_dict(state["state_dict"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch = int(state["epoch"])
+        if rank == 0:
+            _trim_log(log_path, start_epoch)
     elif log_path.exists() and rank == 0:
         log_path.unlink()
 
     labels = train_data.y
     generator = torch.Generator().manual_seed(cfg.seed)
     record: Dict[str, Any] = {}
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(start_epoch, min(cfg.epochs, cfg.stop_after or cfg.epochs)):
         generator.manual_seed(cfg.seed + epoch)
         if cfg.qat_epochs and epoch >= cfg.epochs - cfg.qat_epochs:
             model.set_weight_bits(cfg.qat_bits)  # quantization-aware fine-tuning for the last epochs
@@ -165,7 +205,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         with atomic_path(str(state_path)) as tmp:
             torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
-                        "epoch": epoch + 1}, tmp)
+                        "epoch": epoch + 1, **options}, tmp)
         full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
                          accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
         save_checkpoint(out, model.cpu(), full_meta)
