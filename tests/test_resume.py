@@ -80,6 +80,19 @@ def test_resume_on_a_fresh_clone_is_bit_exact(runs):
     assert all(torch.equal(opt_a[i][k], opt_b[i][k]) for i in opt_a for k in opt_a[i])
 
 
+def test_resuming_a_finished_state_writes_its_model(runs):
+    """A fresh checkout of a finished run's committed state has no model file: --resume writes it."""
+    straight, _, clone = runs
+    (clone / "runs/r/m.pt").unlink()
+    _cli(clone, *TRAIN, "--resume")
+    a = torch.load(straight / "runs/r/m.pt", weights_only=True)
+    b = torch.load(clone / "runs/r/m.pt", weights_only=True)
+    assert a["config"] == b["config"]  # including weight_bits of the quantization-aware last epochs
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+    assert b["meta"]["epochs_done"] == 2 and b["meta"]["accuracy"] == a["meta"]["accuracy"]
+    assert len(_log(clone)) == 2
+
+
 def test_resume_with_other_options_is_refused(runs):
     _, _, clone = runs
     args = [a if a != "2" else "3" for a in TRAIN]  # --epochs 3: another cosine schedule

@@ -80,6 +80,25 @@ def _check_same_run(state: Dict[str, Any], options: Dict[str, Any], state_path: 
                                 "or train without --resume")
 
 
+def _qat_epoch(cfg: TrainConfig, epoch: int) -> bool:
+    """Whether 0-based ``epoch`` trains on the compiler's weight grid (the last ``qat_epochs``)."""
+    return bool(cfg.qat_epochs) and epoch >= cfg.epochs - cfg.qat_epochs
+
+
+def _last_record(log_path: Path) -> Dict[str, Any]:
+    """The log's last epoch record ({} when there is none)."""
+    lines = log_path.read_text().splitlines() if log_path.is_file() else []
+    return json.loads(lines[-1]) if lines else {}
+
+
+def _save_model(out: str, model: TTFSNet, meta: Optional[Dict[str, Any]], cfg: TrainConfig, epochs_done: int,
+                record: Dict[str, Any]) -> None:
+    """Write the model file ``out``: its config, weights, and ``meta`` with the options and the epoch's accuracy."""
+    full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epochs_done,
+                     accuracy=record.get("test_accuracy"), latency_steps_mean=record.get("latency_steps_mean"))
+    save_checkpoint(out, model.cpu(), full_meta)
+
+
 def _trim_log(log_path: Path, epochs_done: int) -> None:
     """Keep the log lines of the epochs the resume state holds (a crash can leave one more)."""
     if log_path.is_file():
@@ -157,7 +176,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     record: Dict[str, Any] = {}
     for epoch in range(start_epoch, min(cfg.epochs, cfg.stop_after or cfg.epochs)):
         generator.manual_seed(cfg.seed + epoch)
-        if cfg.qat_epochs and epoch >= cfg.epochs - cfg.qat_epochs:
+        if _qat_epoch(cfg, epoch):
             model.set_weight_bits(cfg.qat_bits)  # quantization-aware fine-tuning for the last epochs
         order = torch.randperm(len(labels), generator=generator).numpy()
         if world > 1:  # equal shards, so every rank runs the same number of steps
@@ -206,12 +225,15 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
             torch.save({"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
                         "epoch": epoch + 1, **options}, tmp)
-        full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
-                         accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
-        save_checkpoint(out, model.cpu(), full_meta)
+        _save_model(out, model, meta, cfg, epoch + 1, record)
         model.to(cfg.device)
         if on_epoch:  # after the epoch is on disk, so an interrupted run resumes from it
             on_epoch(record)
         if world > 1:
             dist.barrier()
+    if not record and start_epoch and rank == 0:  # nothing left to run, e.g. a finished state on a fresh clone
+        if _qat_epoch(cfg, start_epoch - 1):
+            model.set_weight_bits(cfg.qat_bits)
+        record = _last_record(log_path)
+        _save_model(out, model, meta, cfg, start_epoch, record)
     return record
