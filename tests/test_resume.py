@@ -23,11 +23,11 @@ TRAIN = ["train", "--data", "digits", "--epochs", "2", "--limit", "400", "-o", "
 TIME_FIELDS = ("seconds", "samples_per_second")
 
 
-def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+def _cli(cwd: Path, *args: str, exit_code: int = 0) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, "-m", "ttfs_deploy.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == exit_code, done.stderr[-2000:]
     return done
 
 
@@ -95,12 +95,12 @@ def test_resuming_a_finished_state_writes_its_model(runs):
 
 def test_resume_with_other_options_is_refused(runs):
     _, _, clone = runs
-    args = [a if a != "2" else "3" for a in TRAIN]  # --epochs 3: another cosine schedule
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "ttfs_deploy.cli", *args, "--resume"], cwd=clone, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 1
+    other_schedule = [a if a != "2" else "3" for a in TRAIN]  # --epochs 3: another cosine schedule
+    done = _cli(clone, *other_schedule, "--resume", exit_code=1)
     assert done.stderr.strip().splitlines() == [
         "error: runs/r/m.pt.last.pt was written with epochs=2, this run has 3; resume with the options of the run "
         "that wrote it (its COMMAND or the log), or train without --resume"]
+    fewer_samples = [a if a != "400" else "300" for a in TRAIN]
+    done = _cli(clone, *fewer_samples, "--resume", exit_code=1)
+    assert "was written with train_samples=400, this run has 300" in done.stderr
     assert len(_log(clone)) == 2  # nothing was changed

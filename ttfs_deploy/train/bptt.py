@@ -61,9 +61,11 @@ class TrainConfig:
 RESUMABLE_CHANGES = ("device", "progress", "stop_after")
 
 
-def _run_options(model_config: ModelConfig, cfg: TrainConfig) -> Dict[str, Any]:
-    """What a resume state must have been written with: the model config and the result-changing TrainConfig."""
+def _run_options(model_config: ModelConfig, cfg: TrainConfig, train_data: Dataset) -> Dict[str, Any]:
+    """What a resume state must have been written with: the model config, the result-changing
+    TrainConfig fields and the training data (name, sample count)."""
     train_options = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_CHANGES}
+    train_options.update(data=train_data.name, train_samples=len(train_data))
     return {"model_config": model_config.to_dict(), "train": train_options}
 
 
@@ -157,7 +159,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start_epoch = 0
-    options = _run_options(model_config, cfg)
+    options = _run_options(model_config, cfg, train_data)
     if resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         _check_same_run(state, options, state_path)
