@@ -194,7 +194,8 @@ def test_ottt_under_torchrun_two_processes(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
            "-m", "ttfs_deploy.cli", "train", "--data", "digits", "--arch", "FC16-FC10", "--T", "4", "--method", "ottt",
-           "--epochs", "2", "--limit", "256", "--batch-size", "32", "-o", str(out)]
+           "--epochs", "2", "--limit", "256", "--batch-size", "32", "--encoder", "direct", "--init-gain", "0.02",
+           "--qat-epochs", "0", "-o", str(out)]  # the generic options, not the digits recipe
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     log = [json.loads(line) for line in (tmp_path / "ddp.pt.log.jsonl").read_text().splitlines()]

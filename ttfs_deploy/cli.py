@@ -134,10 +134,12 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 
 
 @cli.command(name="train")
-@click.option("--data", "data_name", required=True, help="digits | fashion-mnist | mnist | FILE.npz")
+@click.option("--data", "data_name", required=True,
+              help="digits | fashion-mnist | mnist | FILE.npz; options not given follow its recipe "
+                   "(ttfs_deploy/train/recipes.py: the shipped model's)")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="folder with IDX files")
 @click.option("--arch", help="architecture spec, e.g. 32C3-AP2-64C3-AP2-FC256-FC10 (default per data set)")
-@click.option("--T", "T", type=click.IntRange(2, T_MAX), default=16, show_default=True, help="time steps")
+@click.option("--T", "T", type=click.IntRange(2, T_MAX), help="time steps (default per data set)")
 @click.option("--method", type=click.Choice(["bptt", "ottt"]), default="bptt", show_default=True,
               help="bptt: backprop through time; ottt: online training through time, memory constant in T")
 @click.option("--online-update", is_flag=True, help="ottt: optimizer step at every time step (OTTT_O)")
@@ -146,35 +148,38 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--encoder", type=click.Choice(["latency", "onoff", "direct"]),
               help="input code: latency|onoff spikes, or direct analog current (first layer runs on the host); "
                    "default per data set")
-@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--lr", type=FiniteFloat(0, min_open=True), default=2e-3, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), help="length of the cosine schedule (default per data set)")
+@click.option("--stop-after", type=click.IntRange(1),
+              help="end after this epoch of the schedule, to continue later with --resume")
+@click.option("--batch-size", type=click.IntRange(1), help="default per data set")
+@click.option("--lr", type=FiniteFloat(0, min_open=True), help="Adam learning rate (default per data set)")
 @click.option("--limit", type=click.IntRange(1), help="use only the first N training samples")
 @click.option("--seed", type=click.IntRange(0, 2 ** 32 - 1), default=0, show_default=True)
 @click.option("--init", type=click.Choice(["ettfs", "kaiming"]), default="ettfs", show_default=True)
 @click.option("--norm", type=click.Choice(["ws", "none"]), default="ws", show_default=True,
               help="weight standardization + learnable affine, or none")
 @click.option("--decoder", type=click.Choice(["twd", "count", "first"]), default="twd", show_default=True)
-@click.option("--init-gain", type=FiniteFloat(0, min_open=True), default=0.02, show_default=True, help="Var(W) = gain * T / fan_in")
-@click.option("--dropout", type=FiniteFloat(0, 1, max_open=True), default=0.2, show_default=True, help="hidden spike dropout")
-@click.option("--jitter", type=click.IntRange(0, T_MAX), default=1, show_default=True, help="input spike-time jitter (steps)")
-@click.option("--augment-shift", type=click.IntRange(0), default=0, show_default=True,
-              help="translate each training image by up to N pixels per epoch (zero fill)")
+@click.option("--init-gain", type=FiniteFloat(0, min_open=True), help="Var(W) = gain * T / fan_in (default per data set)")
+@click.option("--dropout", type=FiniteFloat(0, 1, max_open=True), help="hidden spike dropout (default per data set)")
+@click.option("--jitter", type=click.IntRange(0, T_MAX), help="input spike-time jitter, steps (default per data set)")
+@click.option("--augment-shift", type=click.IntRange(0),
+              help="translate each training image by up to N pixels per epoch, zero fill (default per data set)")
 @click.option("--weight-decay", type=FiniteFloat(0), default=0.0, show_default=True, help="Adam L2 penalty")
-@click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
-              help="last N epochs train with weights rounded to the 8-bit grid the compiler uses")
+@click.option("--qat-epochs", type=click.IntRange(0),
+              help="last N epochs train with weights rounded to the 8-bit grid the compiler uses (default per data set)")
 @click.option("--resume", is_flag=True, help="continue from MODEL.pt.last.pt")
 @click.option("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
-def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, encoder, epochs, batch_size, lr, limit,
-              seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs, resume,
-              device, output) -> None:
-    """Train a TTFS network with BPTT (the ETTFS recipe) or OTTT (online, memory constant in T)."""
+def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, encoder, epochs, stop_after, batch_size,
+              lr, limit, seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs,
+              resume, device, output) -> None:
+    """Train a TTFS network with BPTT (the ETTFS recipe) or OTTT (online, memory constant in T); options not
+    given follow the data set's recipe (``ttfs_deploy/train/recipes.py``)."""
     from ttfs_deploy.data.datasets import class_count, load_dataset
-    from ttfs_deploy.model.arch import DEFAULT_ARCH, DEFAULT_ENCODER
     from ttfs_deploy.decision import format_decision_step
     from ttfs_deploy.model.network import ModelConfig
     from ttfs_deploy.train import TrainConfig, train
+    from ttfs_deploy.train.recipes import recipe_for
 
     device = _device(device)
     state_path = output + ".last.pt"
@@ -185,15 +190,16 @@ def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, en
         test_data = load_dataset(data_name, "test", data_dir)
         n_classes = class_count(train_data, test_data)
         train_data = train_data.head(limit)
-        if augment_shift >= min(train_data.input_shape[1:]):
-            raise TTFSError(f"--augment-shift {augment_shift} is not smaller than the {train_data.input_shape[1:]} images",
-                            "use a shift of a few pixels")
-        arch = arch or DEFAULT_ARCH.get(data_name, "FC256-FC10")
-        encoder = encoder or DEFAULT_ENCODER.get(data_name, "latency")
-        config = ModelConfig(arch=arch, input_shape=train_data.input_shape, n_classes=n_classes, T=T, encoder=encoder, init=init,
-                             norm=norm, decoder=decoder, init_gain=init_gain, logit_scale=20.0, dropout=dropout)
-        cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, jitter=jitter,
-                          augment_shift=augment_shift, weight_decay=weight_decay, qat_epochs=min(qat_epochs, epochs),
+        recipe = recipe_for(data_name, arch=arch, T=T, encoder=encoder, init_gain=init_gain, dropout=dropout,
+                            jitter=jitter, augment_shift=augment_shift, epochs=epochs, qat_epochs=qat_epochs,
+                            batch_size=batch_size, lr=lr)
+        if recipe.augment_shift >= min(train_data.input_shape[1:]):
+            raise TTFSError(f"--augment-shift {recipe.augment_shift} is not smaller than the "
+                            f"{train_data.input_shape[1:]} images", "use a shift of a few pixels")
+        config = ModelConfig(input_shape=train_data.input_shape, n_classes=n_classes, init=init, norm=norm,
+                             decoder=decoder, **recipe.model_options())
+        cfg = TrainConfig(**dict(recipe.train_options(), qat_epochs=min(recipe.qat_epochs, recipe.epochs)), seed=seed,
+                          device=device, weight_decay=weight_decay, stop_after=stop_after,
                           method=method, online_update=online_update, ottt_loss=ottt_loss)
         meta = {"dataset": data_name, "command": "ttfs-deploy " + " ".join(sys.argv[1:])}
         record = train(config, train_data, test_data, cfg, output, meta=meta, resume=resume,

@@ -29,11 +29,13 @@ from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.tables import print_wide
 from ttfs_deploy.train import TrainConfig, train
 from ttfs_deploy.train.evaluate import evaluate
+from ttfs_deploy.train.recipes import RECIPES
 from ttfs_deploy.verify.compare import verify_network
 
-#: The demo's model and schedule (chosen by measured digits test accuracy, see docs/BENCHMARKS.md).
-DEMO_MODEL = dict(arch="FC256-FC10", T=16, encoder="onoff", init_gain=0.01, logit_scale=20.0, dropout=0.2)
-DEMO_TRAIN = dict(epochs=60, batch_size=64, lr=2e-3, jitter=1, seed=0, qat_epochs=10)
+#: The demo's model and schedule: the digits recipe (chosen by measured digits test accuracy, see
+#: docs/BENCHMARKS.md), the same one ``ttfs-deploy train --data digits`` uses.
+DEMO_MODEL = RECIPES["digits"].model_options()
+DEMO_TRAIN = dict(RECIPES["digits"].train_options(), seed=0)
 #: what the demo writes into its folder (the training log and resume state beside model.pt too)
 DEMO_FILES = ("model.pt", "model.pt.last.pt", "model.pt.log.jsonl", "model.float.nir", "model.nir",
               "compile.json", "summary.json")

@@ -21,21 +21,6 @@ from ttfs_deploy.errors import TTFSError
 
 _TOKEN = re.compile(r"^(?:(?P<c>\d+)C(?P<k>\d+)(?:S(?P<s>\d+))?|(?P<pool>AP|MP)(?P<pk>\d+)|FC(?P<fc>\d+))$")
 
-#: Input encoder per data set, chosen by measured test accuracy (docs/BENCHMARKS.md, "Input
-#: encodings"): ``direct`` won on digits and Fashion-MNIST; MNIST (not available here) follows.
-#: ``direct`` keeps the first layer on the host; ``ttfs-deploy demo`` pins ``onoff`` so that
-#: its whole network runs on the chip.
-DEFAULT_ENCODER = {"digits": "direct", "fashion-mnist": "direct", "mnist": "direct"}
-
-#: Architecture per data set: Fashion-MNIST's is the shipped model's, the most accurate measured
-#: (docs/BENCHMARKS.md); conv2 keeps 16 channels so that the pool-folded dense layer's fan-in
-#: (16 x 14 x 14 = 3,136) fits 4,096 input axons per core. MNIST (not available here) follows.
-DEFAULT_ARCH = {
-    "digits": "FC256-FC10",
-    "fashion-mnist": "16C5-AP2-16C5-AP2-FC256-FC10",
-    "mnist": "16C5-AP2-16C5-AP2-FC256-FC10",
-}
-
 
 MAX_WIDTH = 65536   #: most channels or neurons per layer a spec may ask for
 MAX_KERNEL = 32     #: largest kernel, stride and pooling window

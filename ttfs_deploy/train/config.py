@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Tuple
+from typing import Optional, Callable, Tuple
 
 import torch
 from torch import nn
@@ -41,6 +41,11 @@ class TrainConfig:
     method: str = "bptt"
     online_update: bool = False
     ottt_loss: str = "running"
+    stop_after: Optional[int] = None  #: end after this epoch (1-based); the schedule still spans ``epochs``
+
+
+#: TrainConfig fields that may differ between a run and its resumption (they do not change the result)
+RESUMABLE_CHANGES = ("device", "progress", "stop_after")
 
 
 @dataclass(frozen=True)

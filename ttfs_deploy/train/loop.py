@@ -36,7 +36,7 @@ from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_state, save_checkpoi
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
 from ttfs_deploy.train.augment import jitter_times, random_shift
 from ttfs_deploy.train.bptt import BPTT
-from ttfs_deploy.train.config import OTTT_LOSSES, TrainConfig, TrainMethod
+from ttfs_deploy.train.config import OTTT_LOSSES, RESUMABLE_CHANGES, TrainConfig, TrainMethod
 from ttfs_deploy.train.evaluate import evaluate
 from ttfs_deploy.train.ottt import OTTT
 
@@ -66,13 +66,45 @@ def check_config(cfg: TrainConfig) -> TrainMethod:
     return TRAIN_METHODS[cfg.method]
 
 
-def resume_from(path: str, model: TTFSNet, optimizer: torch.optim.Optimizer, schedule: Any, method: str) -> int:
+def run_options(model_config: ModelConfig, cfg: TrainConfig, train_data: Dataset) -> Dict[str, Any]:
+    """What a resume state must have been written with: the model config, the result-changing
+    TrainConfig fields and the training data (name, sample count)."""
+    train_options = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_CHANGES}
+    train_options.update(data=train_data.name, train_samples=len(train_data))
+    return {"model_config": model_config.to_dict(), "train": train_options}
+
+
+def check_same_run(state: Dict[str, Any], options: Dict[str, Any], path: str) -> None:
+    """Refuse to resume a state written with other options (a different ``--epochs`` would silently
+    keep the old cosine schedule, other data another run)."""
+    for part in ("model_config", "train"):
+        saved, now = state.get(part), options[part]
+        if not isinstance(saved, dict):
+            continue
+        for key in sorted(saved):  # a key this version added did not exist, so it had its default then
+            if saved.get(key) != now.get(key):
+                raise TTFSError(f"{path} was written with {key}={str(saved.get(key))[:40]}, this run has "
+                                f"{str(now.get(key))[:40]}", "resume with the options of the run that wrote it "
+                                "(its COMMAND or the log), or train without --resume")
+
+
+def trim_log(log_path: Path, epochs_done: int) -> None:
+    """Keep the log lines of the epochs the resume state holds (a crash can leave one more)."""
+    if log_path.is_file():
+        lines = [line for line in log_path.read_text().splitlines()
+                 if line.strip() and json.loads(line).get("epoch", 0) <= epochs_done]
+        log_path.write_text("".join(line + "\n" for line in lines))
+
+
+def resume_from(path: str, model: TTFSNet, optimizer: torch.optim.Optimizer, schedule: Any, method: str,
+                options: Dict[str, Any]) -> int:
     """Restore model, optimizer, schedule and RNG from the state at ``path`` (checked to belong to
-    ``model``'s configuration and to ``method``); returns the number of epochs already done."""
+    ``model``'s configuration, to ``method`` and to the run ``options``); returns the epochs done."""
     state = load_state(path, model)
     if state.get("method", "bptt") != method:
         raise TTFSError(f"{path} was trained with {state.get('method', 'bptt')}, not {method}",
                         "resume with the same --method/--online-update, or drop --resume to start over")
+    check_same_run(state, options, path)
     try:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -111,18 +143,21 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     state_path, log_path = Path(out + ".last.pt"), Path(out + ".log.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start_epoch = 0
+    options = run_options(model_config, cfg, train_data)
     if resume and state_path.is_file():
-        start_epoch = resume_from(str(state_path), model, optimizer, schedule, method_name(cfg))
+        start_epoch = resume_from(str(state_path), model, optimizer, schedule, method_name(cfg), options)
         if start_epoch >= cfg.epochs:
             raise TTFSError(f"the resume state {state_path} has already done {start_epoch} of {cfg.epochs} epochs",
                             "raise --epochs to train further, or drop --resume")
+        if rank == 0:
+            trim_log(log_path, start_epoch)
     elif log_path.exists() and rank == 0:
         log_path.unlink()
 
     labels = train_data.y
     generator = torch.Generator().manual_seed(cfg.seed)
     record: Dict[str, Any] = {}
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(start_epoch, min(cfg.epochs, cfg.stop_after or cfg.epochs)):
         generator.manual_seed(cfg.seed + epoch)
         if cfg.qat_epochs and epoch >= cfg.epochs - cfg.qat_epochs:
             model.set_weight_bits(cfg.qat_bits)  # quantization-aware fine-tuning for the last epochs
@@ -169,7 +204,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
             torch.save({"format": STATE_FORMAT, "config": model_config.to_dict(),
                         "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
-                        "epoch": epoch + 1, "method": method_name(cfg)}, tmp)
+                        "epoch": epoch + 1, "method": method_name(cfg), **options}, tmp)
         full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
                          accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
         save_checkpoint(out, model.cpu(), full_meta)
