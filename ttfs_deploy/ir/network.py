@@ -180,7 +180,7 @@ class IntLayer(LayerGeometry):
         if self.kind == "dense":
             _check(semantics.is_representable(self.weight),
                    f"{where}: weights change under Lava's 8-bit weight preparation "
-                   "(mixed-sign weights must be even, in [-256, 254])")
+                   f"(mixed-sign weights must be even, in [{semantics.WEIGHT_MIN}, {semantics.WEIGHT_MAX - 1}])")
         else:
             _check(self.weight_exp == 0, f"{where}: conv weight_exp is {self.weight_exp}, but Lava's fixed-point "
                    "Conv ignores weight_exp")

@@ -64,16 +64,3 @@ def parse_spec(spec: str, n_classes: int) -> List[LayerSpec]:
         raise TTFSError(f"a layer of {spec!r} is too large (at most {MAX_WIDTH} channels or neurons, "
                         f"kernels and strides 1..{MAX_KERNEL})", "use smaller layers")
     return layers
-
-
-def spec_string(layers: List[LayerSpec]) -> str:
-    """Inverse of :func:`parse_spec`."""
-    out = []
-    for s in layers:
-        if s.kind == "conv":
-            out.append(f"{s.size}C{s.kernel}" + (f"S{s.stride}" if s.stride != 1 else ""))
-        elif s.kind == "fc":
-            out.append(f"FC{s.size}")
-        else:
-            out.append(("AP" if s.kind == "avgpool" else "MP") + str(s.size))
-    return "-".join(out)
