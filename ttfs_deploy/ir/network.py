@@ -25,7 +25,7 @@ from ttfs_deploy import semantics
 from ttfs_deploy.errors import TTFSError
 
 MAX_LAYER_NEURONS = 2 ** 22    #: toolchain bound on neurons per layer (memory of every backend)
-MAX_LAYER_SYNAPSES = 2 ** 26   #: toolchain bound on connections per layer (n_neurons x fan-in)
+MAX_LAYER_SYNAPSES = 2 ** 26   #: toolchain bound on stored weights per layer (a conv's kernel, a dense matrix)
 
 LayerKind = Literal["dense", "conv"]
 NeuronKind = Literal["fire_once", "relay"]
@@ -337,5 +337,5 @@ def _check_geometry(layer: "LayerGeometry", where: str) -> None:
         _check(min(layer.output_shape) >= 1, f"{where}: the kernel does not fit its {shape} input")
     _check(layer.n_neurons <= MAX_LAYER_NEURONS, f"{where} has {layer.n_neurons:,} neurons, more than "
            f"{MAX_LAYER_NEURONS:,}", "use a smaller network")
-    _check(layer.n_neurons * int(layer.weight[0].size) <= MAX_LAYER_SYNAPSES,
-           f"{where} has more than {MAX_LAYER_SYNAPSES:,} connections", "use a smaller network")
+    _check(int(layer.weight.size) <= MAX_LAYER_SYNAPSES,  # stored weights: a conv shares its kernel
+           f"{where} has more than {MAX_LAYER_SYNAPSES:,} weights", "use a smaller network")
