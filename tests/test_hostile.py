@@ -294,7 +294,7 @@ CASES = [
     # model checkpoints
     Case("compile: NaN weights", lambda b, d: ["compile", model_with(b, d, nan_weights), "--target", "loihi2",
                                                "-o", "m.nir"], "NaN or infinite"),
-    Case("compile: random bytes model", lambda b, d: ((d / "r.pt").write_bytes(os.urandom(500)),
+    Case("compile: random bytes model", lambda b, d: ((d / "r.pt").write_bytes(b"\x00" + os.urandom(500)),
                                                       ["compile", "r.pt", "--target", "loihi2", "-o", "m.nir"])[1],
          "not a torch file"),
     Case("compile: HDF5 as model", lambda b, d: ["compile", "model.nir", "--target", "loihi2", "-o", "m.nir"],

@@ -196,8 +196,8 @@ def check_self_contained(path: str) -> None:
                     elif isinstance(obj, h5py.Dataset) and obj.size > MAX_DATASET_VALUES:
                         raise TTFSError(f"{path}: {obj.name} holds {obj.size:,} values, more than any network "
                                         f"ttfs-deploy runs ({MAX_DATASET_VALUES:,})", "re-compile the model")
-    except OSError as err:
-        raise TTFSError(f"{path} is not a readable NIR file (not HDF5: {_first_line(err)})",
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as err:  # h5py on damaged files
+        raise TTFSError(f"{path} is not a readable NIR file (not HDF5, or damaged: {_first_line(err)})",
                         "pass a .nir file written by `ttfs-deploy compile`") from None
 
 
