@@ -67,17 +67,18 @@ def check_config(cfg: TrainConfig) -> TrainMethod:
 
 
 def run_options(model_config: ModelConfig, cfg: TrainConfig, train_data: Dataset) -> Dict[str, Any]:
-    """What a resume state must have been written with: the model config, the result-changing
-    TrainConfig fields and the training data (name, sample count)."""
+    """What a resume state must have been written with: the model config (stored as the state's
+    ``config``, which :func:`~ttfs_deploy.model.checkpoint.load_state` also reads), the
+    result-changing TrainConfig fields and the training data (name, sample count)."""
     train_options = {k: v for k, v in asdict(cfg).items() if k not in RESUMABLE_CHANGES}
     train_options.update(data=train_data.name, train_samples=len(train_data))
-    return {"model_config": model_config.to_dict(), "train": train_options}
+    return {"config": model_config.to_dict(), "train": train_options}
 
 
 def check_same_run(state: Dict[str, Any], options: Dict[str, Any], path: str) -> None:
     """Refuse to resume a state written with other options (a different ``--epochs`` would silently
     keep the old cosine schedule, other data another run)."""
-    for part in ("model_config", "train"):
+    for part in ("config", "train"):
         saved, now = state.get(part), options[part]
         if not isinstance(saved, dict):
             continue
@@ -201,7 +202,7 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         with log_path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
         with atomic_path(str(state_path)) as tmp:
-            torch.save({"format": STATE_FORMAT, "config": model_config.to_dict(),
+            torch.save({"format": STATE_FORMAT,
                         "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
                         "epoch": epoch + 1, "method": method_name(cfg), **options}, tmp)
