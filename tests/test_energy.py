@@ -485,3 +485,25 @@ def test_demo_print_energy_is_uncut_in_a_log():
     print_energy(Console(file=buf, width=50, force_terminal=False), report)
     text = buf.getvalue()
     assert "…" not in text and "idle chip (static)" in text and "int8 with memory" in text
+
+
+def test_ann_baseline_of_a_split_network_is_the_unsplit_network():
+    """Fan-in splitting is the chip's affair: the ANN baseline counts each original layer once
+    (MACs, weights, inputs, outputs on the level-1 relays; nothing on the summing layers)."""
+    from conftest import dense_layer
+    from ttfs_deploy.compile.split import split_fan_in
+    from ttfs_deploy.energy.ann import ann_shape
+    from ttfs_deploy.hw.profile import load_profile
+
+    rng = np.random.default_rng(5)
+    dense = dense_layer("fc1", rng.integers(-40, 40, (3, 5)) * 2, [64, 0, 8], vth=80, hop=1)
+    conv = IntLayer("conv2", "conv", rng.integers(-30, 30, (3, 4, 3, 3)) * 2, 0, np.array([50, -20, 0]),
+                    np.ones(3, np.int64), 60, (4, 5, 5), 1, padding=(1, 1))
+    profile = load_profile("loihi2")
+    profile.limits = dict(profile.limits, input_axons_per_core=2)
+    for layer in (dense, conv):
+        net = IntNetwork(layer.input_shape, 8, "latency", [layer])
+        split = split_fan_in(net, profile)
+        assert len(split.layers) >= 2
+        shapes = [ann_shape(l) for l in split.layers]
+        assert shapes[0] == ann_shape(layer) and all(s == (0, 0, 0, 0) for s in shapes[1:])

@@ -14,13 +14,18 @@ Two figures per precision (``fp32``, ``int8``), both named in every report:
   the largest SRAM live in DRAM (1.3 nJ per 64-bit access, range 1.3-2.6 nJ).
 
 The table is the ``[energy.memory]`` table of the ANN profile (``hardware_profiles/cmos45.toml``).
+
+A layer made by the fan-in split (``compile/split.py``) is one ANN layer: its level-1 relay layer
+carries the original layer's MACs, weights and inputs (and its outputs, the original layer's
+neurons); the summing layers above it are the chip's way of adding partial sums and have no ANN
+counterpart (zero MACs, parameters and memory).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Tuple
 
 import numpy as np
 
@@ -104,12 +109,29 @@ class AnnLayer:
                 "energy_j": self.with_memory.point, "energy_j_range": self.with_memory.range}
 
 
+def _biases(layer) -> int:
+    return int(np.asarray(getattr(layer, "bias_mant", [])).size)
+
+
+def ann_shape(layer) -> Tuple[int, int, int, int]:
+    """``(macs, parameters, inputs, outputs)`` of ``layer`` as an ANN layer (the fan-in split's
+    layers as in the module docstring)."""
+    split = getattr(layer, "info", {}).get("split")
+    if split and split["level"] != 1:
+        return 0, 0, 0, 0
+    macs, inputs = connections(layer), int(np.prod(layer.input_shape))
+    if split:  # the original layer: its weights are the relays' group blocks, its bias is on the summing layer
+        groups = int(split["groups"])
+        parameters = int(layer.synapse_mask().sum()) + _biases(layer) // groups
+        return macs, parameters, inputs, int(layer.n_neurons) // groups
+    parameters = int(np.asarray(layer.weight).size) + _biases(layer)
+    return macs, parameters, inputs, int(layer.n_neurons)
+
+
 def ann_layer(layer, precision: str, mac: float, memory: MemoryTable) -> AnnLayer:
     """``layer`` (dense or conv, integer or float) as an ANN layer at ``precision``."""
     bits = PRECISIONS[precision]
-    macs = connections(layer)
-    parameters = int(np.asarray(layer.weight).size + np.asarray(getattr(layer, "bias_mant", [])).size)
-    inputs, outputs = int(np.prod(layer.input_shape)), int(layer.n_neurons)
+    macs, parameters, inputs, outputs = ann_shape(layer)
     weight_bytes = math.ceil(parameters * bits / 8)
     act_bytes = math.ceil((inputs + outputs) * bits / 8)
     w_words = words(parameters, bits)
