@@ -4,6 +4,7 @@ many chips, and spike traffic by where it travels."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from ttfs_deploy.backends.eventsim import simulate
 from ttfs_deploy.cli import cli
 from ttfs_deploy.compile.pipeline import compile_model, report
 from ttfs_deploy.compile.placement import place
+from ttfs_deploy.compile.split import split_fan_in
 from ttfs_deploy.energy.traffic import count_traffic
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile, load_profile
@@ -251,3 +253,82 @@ def test_cli_refuses_a_network_that_cannot_fit_with_one_line_and_no_file(tmp_pat
     assert res.exit_code == 1 and not out.exists()
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# split conv layers (fan-in splitting): relay groups and summing layers, counted from the mask
+# ---------------------------------------------------------------------------------------------
+
+def _graded(profile: HardwareProfile) -> HardwareProfile:
+    profile.limits["graded_spikes"] = True
+    return profile
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=int_networks(conv=True), axons=st.integers(2, 12), neurons=st.integers(1, 24),
+       memory=st.integers(4, 200), shared=st.booleans())
+def test_split_conv_networks_place_within_every_limit_or_are_refused(data, axons, neurons, memory, shared):
+    """Conv fan-ins of up to 18 on cores of 2-12 input axons: the conv is split into relays
+    (whole channels or runs of kernel taps) and a 1x1 summing layer; the checker recounts every
+    tile from the layers' synapse masks."""
+    net, _ = data
+    profile = _graded(tiny_profile(neurons, axons, memory, shared, cores_per_chip=3))
+    split = split_fan_in(net, profile)
+    assert all(layer.fan_in <= axons for layer in split.layers)
+    try:
+        split.placement = place(split, profile)
+    except TTFSError as err:
+        message = str(err)
+        assert "\n" not in message and "fan-in" not in message
+        cores = re.fullmatch(r"network needs (\d+) cores but tiny has 192 \(64 chip\(s\) x 3\); use --chips .*", message)
+        if cores:
+            assert int(cores[1]) > 192
+            return
+        match = re.fullmatch(r"layer (\S+): (one output channel's kernel|one neuron's synapses) needs? ([\d,]+) bytes, "
+                             rf"over the {memory:,} bytes of synaptic memory per core of tiny; .*", message)
+        assert match, message
+        layer = next(l for l in split.layers if l.name == match[1])
+        figure = int(match[3].replace(",", ""))
+        if layer.kind == "conv" and shared:   # the largest kernel of one output channel
+            assert match[2] == "one output channel's kernel" and figure == \
+                int(layer.synapse_mask().reshape(len(layer.weight), -1).sum(1).max())
+        else:
+            assert figure == int(connectivity(layer).sum(axis=1).max())
+        assert figure > memory
+        return
+    check_placement(split, profile.limits)
+
+
+def test_a_conv_split_for_64_axons_places_exactly():
+    """16 channels x 3 x 3 = 144 inputs per neuron on cores of 64 axons: relays of whole channels."""
+    rng = np.random.default_rng(7)
+    conv = _conv(16, 8, 3, 8)
+    conv.weight = rng.integers(-40, 40, conv.weight.shape) * 2
+    fc = IntLayer("fc2", "dense", rng.integers(-3, 4, size=(10, 512)) * 2, 0, np.zeros(10, np.int64),
+                  np.zeros(10, np.int64), 50, (512,), 2)
+    profile = load_profile(str(Path(__file__).parent / "data" / "loihi2-64axons.toml"))
+    split = split_fan_in(IntNetwork((16, 8, 8), 8, "latency", [conv, fc]), profile)
+    assert [l.name for l in split.layers] == ["conv1_relay1", "conv1", "fc2_relay1", "fc2"]
+    relay = split.layers[0]
+    assert relay.info["split"]["group_size"] % 9 == 0      # whole input channels per group
+    split.placement = place(split, profile)
+    per_core = check_placement(split, profile.limits)
+    assert max(c["input_axons"] for c in per_core) <= 64
+    # a relay tile reads only its group's channels: fewer axons than all 16 channels would need
+    tile = split.placement[0]["tiles"][0]
+    assert tile["input_axons"] < 16 * 3 * 3
+
+
+@pytest.mark.parametrize("shared, whose", [(True, "one output channel's kernel needs"),
+                                           (False, "one neuron's synapses need")])
+def test_a_split_conv_that_cannot_fit_is_refused_naming_layer_limit_and_figure(shared, whose):
+    # 8 channels x 3 x 3 = 72 inputs on 16-axon cores whose 8 bytes hold no whole channel's kernel
+    # (9 taps): the split falls back to runs of 16 kernel entries, and one relay needs 16 bytes
+    net = IntNetwork((8, 6, 6), 8, "latency", [_conv(8, 4, 3, 6)])
+    profile = _graded(tiny_profile(neurons=64, axons=16, memory=8, shared=shared))
+    split = split_fan_in(net, profile)
+    assert split.layers[0].info["split"]["group_size"] == 16
+    with pytest.raises(TTFSError) as info:
+        place(split, profile)
+    assert str(info.value) == (f"layer conv1_relay1: {whose} 16 bytes, over the 8 bytes of synaptic memory per core "
+                               "of tiny; give that layer fewer inputs or use a target with more synaptic memory per core")

@@ -9,21 +9,26 @@ too, unless only the uneven ranges of a greedy fill meet the limits).
 convolution (so compiling costs memory in proportion to weights and neurons):
 
 * ``neurons``;
-* ``input_axons``: the distinct presynaptic neurons of the tile. For a convolution, the tile's
-  receptive field: ``C_in x (input rows its output rows read) x (input columns ...)``, every tap
-  inside the input counted, zero weights included (a conv stores its kernel whole); for a dense
-  layer, the inputs with a non-zero weight in the tile's rows;
+* ``input_axons``: the distinct presynaptic neurons of the tile. For a convolution, per input
+  channel the tile reads, its receptive field: the input rows x columns its output block's taps
+  land on, every tap inside the input counted, zero weights included (a conv stores its kernel
+  whole). A layer made by the fan-in split reads only what its synapse mask connects
+  (:mod:`ttfs_deploy.compile.conv_reads`): a level-1 relay group its own input channels (and,
+  when a group is a run of kernel entries, the edge channels with only some taps), a 1x1
+  summing layer per output channel its relay inputs; for a dense layer, the inputs with a
+  non-zero weight in the tile's rows;
 * ``output_axons``: the distinct destination cores of the tile (cores of the next layer that read
   any of its neurons); the last layer's spikes go to the host and need none. ``output_routes``
   counts (neuron, destination core) pairs, the entries a Loihi 1 output-axon table would hold;
   it is reported, not limited;
 * ``synapses``: synapses stored on the core; ``memory_bytes``: ``synapses x bytes_per_synapse``,
-  or, when the profile shares conv weights, the kernel of the tile's channels
-  (``channels x C_in x kh x kw x bytes_per_synapse``).
+  or, when the profile shares conv weights, the kernel entries of the tile's channels
+  (``channels x C_in x kh x kw x bytes_per_synapse`` for an ordinary conv; a relay's group only).
 
 **Tiling.** Layers are tiled from the last to the first, because a layer's output axons depend
 on how the next layer is tiled. A convolution tries every (row blocks, column blocks) pair with
-the fewest channel blocks that fit, and takes the fewest tiles; ties go to the fewest input
+the fewest channel blocks that fit (channel blocks never straddle the relay groups of a split
+layer: each group is cut alike), and takes the fewest tiles; ties go to the fewest input
 axons in total (fewer duplicated input spikes). A dense layer fills consecutive neurons into a
 range while it fits (the fewest ranges), then evens out their sizes when that still fits.
 Distinct destination cores are checked afterwards (they never bind on the shipped profiles).
@@ -37,8 +42,8 @@ programming). A fire-once neuron spikes at most once per inference, so the cross
 (``interchip_routes`` in the compile report) bound the spikes that travel between chips.
 
 **Refusals** (one line, naming layer, limit and figure): one neuron over a limit (fan-in over
-the input axons, its synapses over the memory, its destination cores over the output axons),
-or more cores than the chips have.
+the input axons, its synapses, or with shared conv weights one output channel's kernel, over
+the memory, a tile's destination cores over the output axons), or more cores than the chips have.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ For a layer with fan-in ``F > A`` (``A = input_axons_per_core``):
 
 * level 1 relays: each neuron's weight row, flattened (dense: its inputs; conv: its kernel taps
   ``(c_in, ky, kx)`` in C-order), is cut into ``G = ceil(F / A)`` runs of ``A`` consecutive
-  entries, and relay ``(g, o)`` gets the layer's own weights (and ``weight_exp``) of run ``g``
+  entries (a conv whose kernel fits ``A``: runs of whole input channels, :func:`conv_group_size`),
+  and relay ``(g, o)`` gets the layer's own weights (and ``weight_exp``) of run ``g``
   only (a conv relay keeps the layer's stride and padding); it sends, every step, this step's
   exact partial sum as a graded spike (:func:`ttfs_deploy.semantics.relay_step`).
   Relay outputs are laid out group-major: dense ``g * n_out + o``, conv channel ``g * C_out + c``.
