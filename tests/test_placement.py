@@ -332,3 +332,24 @@ def test_a_split_conv_that_cannot_fit_is_refused_naming_layer_limit_and_figure(s
         place(split, profile)
     assert str(info.value) == (f"layer conv1_relay1: {whose} 16 bytes, over the 8 bytes of synaptic memory per core "
                                "of tiny; give that layer fewer inputs or use a target with more synaptic memory per core")
+
+
+def test_a_small_vgg_split_over_many_chips_is_recounted_exactly():
+    """The CIFAR-10 VGG's shape at 1/8 of its channels on 3x16x16: folded average pools (6x6
+    stride-2 kernels) and a pooled dense layer all split on cores of 256 input axons, 256
+    neurons and 4 KiB, 16 cores per chip; every tile recounted from the synapse masks."""
+    import torch
+
+    from ttfs_deploy.model.network import ModelConfig, TTFSNet
+
+    torch.manual_seed(0)
+    model = TTFSNet(ModelConfig("8C3-16C3-AP2-32C3-32C3-AP2-64C3-AP2-FC10", (3, 16, 16), 10, T=8, encoder="latency"))
+    profile = load_profile("loihi2-kapoho-point")
+    profile.limits.update(input_axons_per_core=256, neurons_per_core=256, synaptic_memory_bytes_per_core=4096,
+                          cores_per_chip=16, chips=40)
+    _, net = compile_model(model, profile)
+    assert [l.name for l in net.layers if l.info.get("split", {}).get("level") == 1] == \
+        ["conv3_relay1", "conv4_relay1", "conv5_relay1", "fc6_relay1"]
+    per_core = check_placement(net, profile.limits)
+    assert len({t["chip"] for e in net.placement for t in e["tiles"]}) > 1
+    assert [c["core"] for c in per_core] == [c["core"] for c in report(net).to_dict()["cores"]]
