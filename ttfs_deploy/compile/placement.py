@@ -474,10 +474,13 @@ def core_routes(net: IntNetwork, tilings: Sequence[LayerTiling], n_cores: int) -
     for l in range(len(tilings) - 1):
         src, dst = net.layers[l], net.layers[l + 1]
         dst_reads = layer_reads(dst)
+        src_core = np.empty(src.n_neurons, np.int64)    # the core of each source neuron
+        index = np.arange(src.n_neurons).reshape(src.output_shape)
+        for a in tilings[l].tiles:
+            src_core[index[tuple(slice(x, y) for x, y in zip(a.start, a.stop))].ravel()] = a.core
         for b in tilings[l + 1].tiles:
-            reads = input_mask(dst, b.start, b.stop, dst_reads).reshape(src.output_shape)
-            for a in tilings[l].tiles:
-                routes[a.core, b.core] += reads[tuple(slice(x, y) for x, y in zip(a.start, a.stop))].sum()
+            reads = input_mask(dst, b.start, b.stop, dst_reads)
+            routes[:, b.core] += np.bincount(src_core[reads], minlength=n_cores)
     return routes
 
 
