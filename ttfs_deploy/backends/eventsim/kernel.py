@@ -14,6 +14,9 @@ relay with a non-zero input sends it on as a graded spike, and every spike carri
 
 Hot loops index slices (``row[i]``, not ``weights[start + i]``): an index known to be
 non-negative spares numba's negative-index check, and the loops then vectorize (3x measured).
+Runs of one or a few weights (the summing layers after relays) are indexed instead: a slice of
+an array shared by the threads updates its reference count atomically, which costs more than
+the adds (measured: 2x on the Fashion-MNIST 64-axon network's summing conv).
 """
 
 from __future__ import annotations
@@ -193,6 +196,10 @@ def _add_dense_row(acc, weights, start, lo, hi, payload):
     """One input spike into a dense layer: its weight row's non-zero span ``[lo, hi)`` times the
     spike's payload (binary spikes skip the multiply: 64-bit vector multiplies are slow without
     AVX-512)."""
+    if hi - lo <= 4:  # a summing input's one weight: indexed, as a slice of the shared weights costs more
+        for i in range(lo, hi):
+            acc[i] += weights[start + i] * payload
+        return
     row, acc_at = weights[start + lo:start + hi], acc[lo:hi]
     if payload == 1:
         for i in range(hi - lo):
@@ -203,12 +210,20 @@ def _add_dense_row(acc, weights, start, lo, hi, payload):
 
 
 @numba.njit(inline="always")
-def _add_conv_taps(acc, weights, start, g, j, payload, spanned, span_lo, span_hi):
+def _add_conv_taps(acc, weights, start, g, j, payload, spanned, span_lo, span_hi, spans):
     """One input spike ``j`` (C-order ``(ci, y, x)``) into a conv layer: for every output
     position its kernel tap reaches, the tap's ``c_out`` weights (contiguous in both arrays),
-    or with ``spanned`` their non-zero span (``span_lo``/``span_hi`` per tap), times the
-    spike's payload."""
+    or with ``spanned`` their non-zero span (``span_lo``/``span_hi`` per tap, from ``spans``),
+    times the spike's payload."""
     c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, sh, sw, ph, pw = g[1:]
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0:  # 1x1: one position
+        hw = h_in * w_in
+        ci = j // hw
+        lo, hi = (span_lo[spans + ci], span_hi[spans + ci]) if spanned else (0, c_out)
+        a, wi = (j - ci * hw) * c_out, start + ci * c_out
+        for c in range(lo, hi):  # indexed, not sliced: a summing input's span is one weight
+            acc[a + c] += weights[wi + c] * payload
+        return
     ci, y, x = j // (h_in * w_in), (j // w_in) % h_in, j % w_in
     # output rows reached: oy * sh = y + ph - ky for some tap 0 <= ky < kh (likewise columns)
     for oy in range(max(0, (y + ph - kh + sh) // sh), min(h_out - 1, (y + ph) // sh) + 1):
@@ -216,7 +231,7 @@ def _add_conv_taps(acc, weights, start, g, j, payload, spanned, span_lo, span_hi
         for ox in range(max(0, (x + pw - kw + sw) // sw), min(w_out - 1, (x + pw) // sw) + 1):
             kx = x + pw - ox * sw
             tap = (ci * kh + ky) * kw + kx
-            lo, hi = (span_lo[tap], span_hi[tap]) if spanned else (0, c_out)
+            lo, hi = (span_lo[spans + tap], span_hi[spans + tap]) if spanned else (0, c_out)
             a = (oy * w_out + ox) * c_out + lo
             wi = start + tap * c_out + lo
             acc_at, taps = acc[a:a + hi - lo], weights[wi:wi + hi - lo]
@@ -271,8 +286,8 @@ def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_sta
                         q = span_start[l] + j
                         _add_dense_row(acc, weights, weight_start[l] + j * n, span_lo[q], span_hi[q], p)
                     else:
-                        _add_conv_taps(acc, weights, weight_start[l], g, j, p, spanned[l], span_lo[spans:],
-                                       span_hi[spans:])
+                        _add_conv_taps(acc, weights, weight_start[l], g, j, p, spanned[l], span_lo, span_hi,
+                                       spans)
                 n_spikes, active = 0, 0
                 v_l, fired_l = v[first:first + n], fired[first:first + n]
                 bias_l, vth_l = bias[first:first + n], vth[first:first + n]
