@@ -353,3 +353,31 @@ def test_a_small_vgg_split_over_many_chips_is_recounted_exactly():
     per_core = check_placement(net, profile.limits)
     assert len({t["chip"] for e in net.placement for t in e["tiles"]}) > 1
     assert [c["core"] for c in per_core] == [c["core"] for c in report(net).to_dict()["cores"]]
+
+
+def test_a_split_layer_over_the_axons_of_another_profile_is_refused_naming_its_group():
+    # split for 16 input axons (runs of 16 kernel entries), placed on cores of 8
+    net = IntNetwork((8, 6, 6), 8, "latency", [_conv(8, 4, 3, 6)])
+    split = split_fan_in(net, _graded(tiny_profile(neurons=64, axons=16, memory=8, shared=True)))
+    with pytest.raises(TTFSError) as info:
+        place(split, _graded(tiny_profile(neurons=64, axons=8, memory=10 ** 6, shared=True)))
+    assert str(info.value) == ("layer conv1_relay1: one neuron's fan-in is 16 (its group of the fan-in split of "
+                               "conv1), over the 8 input axons per core of tiny; give that layer fewer inputs, or use "
+                               "a target with more input axons per core")
+
+
+def test_a_tile_over_the_output_axons_is_refused_with_its_destination_cores():
+    # conv1 (2 x 6 x 6) feeds conv2, cut into 1-neuron tiles: a conv1 neuron feeds up to 3 x 3 x 2
+    net = IntNetwork((1, 6, 6), 8, "latency", [_conv(1, 2, 3, 6), _conv(2, 2, 3, 6, "conv2", 2)])
+    profile = tiny_profile(neurons=1, axons=4096, memory=10 ** 6, shared=True, chips=64)
+    profile.limits["output_axons_per_core"] = 5
+    with pytest.raises(TTFSError) as info:
+        place(net, profile)
+    match = re.fullmatch(r"layer conv1: a tile feeds ([\d,]+) cores of the next layer, over the 5 output axons per "
+                         r"core of tiny; give the next layer fewer channels or use a target with more output axons "
+                         r"per core", str(info.value))
+    assert match, str(info.value)
+    profile.limits["output_axons_per_core"] = 4096   # the same tiles (output axons are checked after tiling)
+    net.placement = place(net, profile)
+    check_placement(net, profile.limits)              # recounts each tile's destination cores
+    assert int(match[1]) == max(t["output_axons"] for t in net.placement[0]["tiles"]) == 18
