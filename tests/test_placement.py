@@ -265,10 +265,10 @@ def _graded(profile: HardwareProfile) -> HardwareProfile:
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=int_networks(conv=True), axons=st.integers(2, 12), neurons=st.integers(1, 24),
+@given(data=int_networks(conv=True), axons=st.integers(2, 6), neurons=st.integers(1, 24),
        memory=st.integers(4, 200), shared=st.booleans())
 def test_split_conv_networks_place_within_every_limit_or_are_refused(data, axons, neurons, memory, shared):
-    """Conv fan-ins of up to 18 on cores of 2-12 input axons: the conv is split into relays
+    """Conv fan-ins of up to 18 on cores of 2-6 input axons: the conv is split into relays
     (whole channels or runs of kernel taps) and a 1x1 summing layer; the checker recounts every
     tile from the layers' synapse masks."""
     net, _ = data
