@@ -84,7 +84,7 @@ def one(model: str, target: str, axons: int, samples: int, cores_per_chip: int =
         row.update(cores=rep.cores_used, chips=rep.chips_used, chips_available=rep.chips_available,
                    interchip_routes=rep.interchip_routes, interchip_routes_sequential_fill=sequential_fill(net, profile),
                    weights=int(sum(layer.weight.size for layer in net.layers)),
-                   tiles={l["name"]: "x".join(map(str, l["tile_shape"])) + f" ({l['cores']})" for l in rep.layers})
+                   tiles={l.name: "x".join(map(str, l.tile_shape)) + f" ({l.cores})" for l in rep.layers})
         for key in rep.cores[0]["shares"]:
             shares = [c["shares"][key] for c in rep.cores]
             row[f"{key}_max"], row[f"{key}_mean"] = max(shares), float(np.mean(shares))

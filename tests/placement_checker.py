@@ -15,11 +15,18 @@ from ttfs_deploy.ir.network import IntNetwork
 
 
 def connectivity(layer) -> sp.csr_matrix:
-    """Bool ``(n_out, n_in)``: conv structural (every in-bounds tap), dense non-zero weights."""
+    """Bool ``(n_out, n_in)``: conv structural (every in-bounds tap of its synapse mask: the whole
+    kernel, or a split layer's blocks), dense non-zero weights."""
     if layer.kind == "dense":
         return sp.csr_matrix(np.asarray(layer.weight) != 0)
-    ones = np.ones_like(np.asarray(layer.weight), dtype=np.int8)
-    return conv_matrix(ones, tuple(layer.input_shape), tuple(layer.stride), tuple(layer.padding)).astype(bool)
+    return conv_matrix(layer.synapse_mask(), tuple(layer.input_shape), tuple(layer.stride),
+                       tuple(layer.padding)).astype(bool)
+
+
+def kernel_entries(layer, rows: np.ndarray) -> int:
+    """Stored kernel entries of the output channels of neurons ``rows`` (conv weight sharing)."""
+    channels = np.unique(rows // (layer.n_neurons // layer.output_shape[0]))
+    return int(layer.synapse_mask()[channels].sum())
 
 
 def tile_neurons(layer, tile: Dict[str, Any]) -> np.ndarray:
@@ -44,8 +51,7 @@ def check_placement(net: IntNetwork, limits: Dict[str, Any]) -> List[Dict[str, i
             feeds = [i for i, cols in enumerate(nxt_cols) if np.isin(rows, cols).any()]
             routes = sum(int(np.isin(rows, cols).sum()) for cols in nxt_cols)
             if layer.kind == "conv" and limits.get("conv_weight_sharing"):
-                memory = len(np.unique(rows // (layer.n_neurons // layer.output_shape[0]))) * \
-                    int(np.prod(layer.weight.shape[1:])) * int(limits["bytes_per_synapse"])
+                memory = kernel_entries(layer, rows) * int(limits["bytes_per_synapse"])
             else:
                 memory = int(sub.nnz) * int(limits["bytes_per_synapse"])
             dests = {nxt[i]["core"] for i in feeds}

@@ -31,7 +31,7 @@ def int_networks(draw, conv: bool = False, max_T: int = 32):
         input_shape = (n_in,)
     for i in range(draw(st.integers(1, 2))):
         n_out = draw(st.integers(1, 12))
-        w = rng.integers(-128, 128, size=(n_out, n_in)) * 2
+        w = rng.integers(-127, 128, size=(n_out, n_in)) * 2   # -256 alone is not single-sign representable
         layers.append(IntLayer(f"fc{len(layers) + 1}", "dense", w, int(rng.integers(0, 3)),
                                rng.integers(-400, 400, n_out), rng.integers(0, 4, n_out),
                                int(rng.integers(50, 400)), (n_in,), len(layers) + 1))

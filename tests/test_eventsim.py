@@ -102,7 +102,7 @@ def conv_stacks(draw):
         layers.append(layer)
         shape = layer.output_shape
     n_in = int(np.prod(shape))
-    layers.append(IntLayer("fc", "dense", rng.integers(-128, 128, size=(3, n_in)) * 2, 1,
+    layers.append(IntLayer("fc", "dense", rng.integers(-127, 128, size=(3, n_in)) * 2, 1,
                            rng.integers(-400, 400, 3), rng.integers(0, 3, 3), int(rng.integers(50, 400)),
                            (n_in,), len(layers) + 1))
     T = draw(st.integers(2, 12))

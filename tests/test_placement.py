@@ -4,6 +4,7 @@ many chips, and spike traffic by where it travels."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from ttfs_deploy.backends.eventsim import simulate
 from ttfs_deploy.cli import cli
 from ttfs_deploy.compile.pipeline import compile_model, report
 from ttfs_deploy.compile.placement import place
+from ttfs_deploy.compile.split import split_fan_in
 from ttfs_deploy.energy.traffic import count_traffic
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile, load_profile
@@ -251,3 +253,131 @@ def test_cli_refuses_a_network_that_cannot_fit_with_one_line_and_no_file(tmp_pat
     assert res.exit_code == 1 and not out.exists()
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# split conv layers (fan-in splitting): relay groups and summing layers, counted from the mask
+# ---------------------------------------------------------------------------------------------
+
+def _graded(profile: HardwareProfile) -> HardwareProfile:
+    profile.limits["graded_spikes"] = True
+    return profile
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=int_networks(conv=True), axons=st.integers(2, 6), neurons=st.integers(1, 24),
+       memory=st.integers(4, 200), shared=st.booleans())
+def test_split_conv_networks_place_within_every_limit_or_are_refused(data, axons, neurons, memory, shared):
+    """Conv fan-ins of up to 18 on cores of 2-6 input axons: the conv is split into relays
+    (whole channels or runs of kernel taps) and a 1x1 summing layer; the checker recounts every
+    tile from the layers' synapse masks."""
+    net, _ = data
+    profile = _graded(tiny_profile(neurons, axons, memory, shared, cores_per_chip=3))
+    split = split_fan_in(net, profile)
+    assert all(layer.fan_in <= axons for layer in split.layers)
+    try:
+        split.placement = place(split, profile)
+    except TTFSError as err:
+        message = str(err)
+        assert "\n" not in message and "fan-in" not in message
+        cores = re.fullmatch(r"network needs (\d+) cores but tiny has 192 \(64 chip\(s\) x 3\); use --chips .*", message)
+        if cores:
+            assert int(cores[1]) > 192
+            return
+        match = re.fullmatch(r"layer (\S+): (one output channel's kernel|one neuron's synapses) needs? ([\d,]+) bytes, "
+                             rf"over the {memory:,} bytes of synaptic memory per core of tiny; .*", message)
+        assert match, message
+        layer = next(l for l in split.layers if l.name == match[1])
+        figure = int(match[3].replace(",", ""))
+        if layer.kind == "conv" and shared:   # the largest kernel of one output channel
+            assert match[2] == "one output channel's kernel" and figure == \
+                int(layer.synapse_mask().reshape(len(layer.weight), -1).sum(1).max())
+        else:
+            assert figure == int(connectivity(layer).sum(axis=1).max())
+        assert figure > memory
+        return
+    check_placement(split, profile.limits)
+
+
+def test_a_conv_split_for_64_axons_places_exactly():
+    """16 channels x 3 x 3 = 144 inputs per neuron on cores of 64 axons: relays of whole channels."""
+    rng = np.random.default_rng(7)
+    conv = _conv(16, 8, 3, 8)
+    conv.weight = rng.integers(-40, 40, conv.weight.shape) * 2
+    fc = IntLayer("fc2", "dense", rng.integers(-3, 4, size=(10, 512)) * 2, 0, np.zeros(10, np.int64),
+                  np.zeros(10, np.int64), 50, (512,), 2)
+    profile = load_profile(str(Path(__file__).parent / "data" / "loihi2-64axons.toml"))
+    split = split_fan_in(IntNetwork((16, 8, 8), 8, "latency", [conv, fc]), profile)
+    assert [l.name for l in split.layers] == ["conv1_relay1", "conv1", "fc2_relay1", "fc2"]
+    relay = split.layers[0]
+    assert relay.info["split"]["group_size"] % 9 == 0      # whole input channels per group
+    split.placement = place(split, profile)
+    per_core = check_placement(split, profile.limits)
+    assert max(c["input_axons"] for c in per_core) <= 64
+    # a relay tile reads only its group's channels: fewer axons than all 16 channels would need
+    tile = split.placement[0]["tiles"][0]
+    assert tile["input_axons"] < 16 * 3 * 3
+
+
+@pytest.mark.parametrize("shared, whose", [(True, "one output channel's kernel needs"),
+                                           (False, "one neuron's synapses need")])
+def test_a_split_conv_that_cannot_fit_is_refused_naming_layer_limit_and_figure(shared, whose):
+    # 8 channels x 3 x 3 = 72 inputs on 16-axon cores whose 8 bytes hold no whole channel's kernel
+    # (9 taps): the split falls back to runs of 16 kernel entries, and one relay needs 16 bytes
+    net = IntNetwork((8, 6, 6), 8, "latency", [_conv(8, 4, 3, 6)])
+    profile = _graded(tiny_profile(neurons=64, axons=16, memory=8, shared=shared))
+    split = split_fan_in(net, profile)
+    assert split.layers[0].info["split"]["group_size"] == 16
+    with pytest.raises(TTFSError) as info:
+        place(split, profile)
+    assert str(info.value) == (f"layer conv1_relay1: {whose} 16 bytes, over the 8 bytes of synaptic memory per core "
+                               "of tiny; give that layer fewer inputs or use a target with more synaptic memory per core")
+
+
+def test_a_small_vgg_split_over_many_chips_is_recounted_exactly():
+    """The CIFAR-10 VGG's shape at 1/8 of its channels on 3x16x16: folded average pools (6x6
+    stride-2 kernels) and a pooled dense layer all split on cores of 256 input axons, 256
+    neurons and 4 KiB, 16 cores per chip; every tile recounted from the synapse masks."""
+    import torch
+
+    from ttfs_deploy.model.network import ModelConfig, TTFSNet
+
+    torch.manual_seed(0)
+    model = TTFSNet(ModelConfig("8C3-16C3-AP2-32C3-32C3-AP2-64C3-AP2-FC10", (3, 16, 16), 10, T=8, encoder="latency"))
+    profile = load_profile("loihi2-kapoho-point")
+    profile.limits.update(input_axons_per_core=256, neurons_per_core=256, synaptic_memory_bytes_per_core=4096,
+                          cores_per_chip=16, chips=40)
+    _, net = compile_model(model, profile)
+    assert [l.name for l in net.layers if l.info.get("split", {}).get("level") == 1] == \
+        ["conv3_relay1", "conv4_relay1", "conv5_relay1", "fc6_relay1"]
+    per_core = check_placement(net, profile.limits)
+    assert len({t["chip"] for e in net.placement for t in e["tiles"]}) > 1
+    assert [c["core"] for c in per_core] == [c["core"] for c in report(net).to_dict()["cores"]]
+
+
+def test_a_split_layer_over_the_axons_of_another_profile_is_refused_naming_its_group():
+    # split for 16 input axons (runs of 16 kernel entries), placed on cores of 8
+    net = IntNetwork((8, 6, 6), 8, "latency", [_conv(8, 4, 3, 6)])
+    split = split_fan_in(net, _graded(tiny_profile(neurons=64, axons=16, memory=8, shared=True)))
+    with pytest.raises(TTFSError) as info:
+        place(split, _graded(tiny_profile(neurons=64, axons=8, memory=10 ** 6, shared=True)))
+    assert str(info.value) == ("layer conv1_relay1: one neuron's fan-in is 16 (its group of the fan-in split of "
+                               "conv1), over the 8 input axons per core of tiny; give that layer fewer inputs, or use "
+                               "a target with more input axons per core")
+
+
+def test_a_tile_over_the_output_axons_is_refused_with_its_destination_cores():
+    # conv1 (2 x 6 x 6) feeds conv2, cut into 1-neuron tiles: a conv1 neuron feeds up to 3 x 3 x 2
+    net = IntNetwork((1, 6, 6), 8, "latency", [_conv(1, 2, 3, 6), _conv(2, 2, 3, 6, "conv2", 2)])
+    profile = tiny_profile(neurons=1, axons=4096, memory=10 ** 6, shared=True, chips=64)
+    profile.limits["output_axons_per_core"] = 5
+    with pytest.raises(TTFSError) as info:
+        place(net, profile)
+    match = re.fullmatch(r"layer conv1: a tile feeds ([\d,]+) cores of the next layer, over the 5 output axons per "
+                         r"core of tiny; give the next layer fewer channels or use a target with more output axons "
+                         r"per core", str(info.value))
+    assert match, str(info.value)
+    profile.limits["output_axons_per_core"] = 4096   # the same tiles (output axons are checked after tiling)
+    net.placement = place(net, profile)
+    check_placement(net, profile.limits)              # recounts each tile's destination cores
+    assert int(match[1]) == max(t["output_axons"] for t in net.placement[0]["tiles"]) == 18

@@ -126,23 +126,25 @@ def test_split_two_levels_when_groups_exceed_the_axons():
 
 
 def test_split_conv_groups_input_channels():
-    """A 3x3 conv over 4 channels (fan-in 36) on 18-axon cores: runs of 18 kernel taps are 2
-    channels per relay group, then a 1x1 conv of weight 1 adds the 2 groups per output channel."""
+    """A 3x3 conv over 4 channels (fan-in 36) on 18-axon cores: groups are whole input channels.
+    Two channels per group (18 taps) would leave one-pixel tiles (2 x 3 x 3 inputs); one channel
+    per group lets a tile take a whole output row (3 x 5 = 15 inputs), so the split takes 4
+    groups of 1 channel, then a 1x1 conv of weight 1 adds the 4 groups per output channel."""
     rng = np.random.default_rng(3)
     conv = IntLayer("conv1", "conv", rng.integers(-30, 30, (3, 4, 3, 3)) * 2, 0, np.array([50, -20, 0]),
                     np.ones(3, np.int64), 60, (4, 5, 5), 1, padding=(1, 1))
     net = IntNetwork((4, 5, 5), 10, "latency", [conv])
     split = split_fan_in(net, profile_with_axons(18))
     relay, final = split.layers
-    assert relay.weight.shape == (6, 4, 3, 3) and relay.output_shape == (6, 5, 5)
-    np.testing.assert_array_equal(relay.weight[:3, :2], conv.weight[:, :2])
-    np.testing.assert_array_equal(relay.weight[3:, 2:], conv.weight[:, 2:])
-    assert not relay.weight[:3, 2:].any() and not relay.weight[3:, :2].any()
-    assert final.weight.shape == (3, 6, 1, 1) and final.output_shape == (3, 5, 5)
-    np.testing.assert_array_equal(final.weight[:, :, 0, 0], np.hstack([np.eye(3), np.eye(3)]))
-    assert (relay.fan_in, final.fan_in) == (18, 2)
-    # the relays store the layer's synapses (padding excluded), the final layer 2 per neuron
-    assert connections(relay) == connections(conv) and connections(final) == 2 * 75
+    assert relay.weight.shape == (12, 4, 3, 3) and relay.output_shape == (12, 5, 5)
+    for g in range(4):
+        np.testing.assert_array_equal(relay.weight[3 * g:3 * g + 3, g], conv.weight[:, g])
+        assert not np.delete(relay.weight[3 * g:3 * g + 3], g, axis=1).any()
+    assert final.weight.shape == (3, 12, 1, 1) and final.output_shape == (3, 5, 5)
+    np.testing.assert_array_equal(final.weight[:, :, 0, 0], np.hstack([np.eye(3)] * 4))
+    assert (relay.fan_in, final.fan_in, relay.info["split"]["group_size"]) == (9, 4, 9)
+    # the relays store the layer's synapses (padding excluded), the final layer 4 per neuron
+    assert connections(relay) == connections(conv) and connections(final) == 4 * 75
     assert_same_spikes(net, split, rng.integers(-1, 10, (16, 100)))
 
 

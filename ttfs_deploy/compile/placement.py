@@ -9,21 +9,26 @@ too, unless only the uneven ranges of a greedy fill meet the limits).
 convolution (so compiling costs memory in proportion to weights and neurons):
 
 * ``neurons``;
-* ``input_axons``: the distinct presynaptic neurons of the tile. For a convolution, the tile's
-  receptive field: ``C_in x (input rows its output rows read) x (input columns ...)``, every tap
-  inside the input counted, zero weights included (a conv stores its kernel whole); for a dense
-  layer, the inputs with a non-zero weight in the tile's rows;
+* ``input_axons``: the distinct presynaptic neurons of the tile. For a convolution, per input
+  channel the tile reads, its receptive field: the input rows x columns its output block's taps
+  land on, every tap inside the input counted, zero weights included (a conv stores its kernel
+  whole). A layer made by the fan-in split reads only what its synapse mask connects
+  (:mod:`ttfs_deploy.compile.conv_reads`): a level-1 relay group its own input channels (and,
+  when a group is a run of kernel entries, the edge channels with only some taps), a 1x1
+  summing layer per output channel its relay inputs; for a dense layer, the inputs with a
+  non-zero weight in the tile's rows;
 * ``output_axons``: the distinct destination cores of the tile (cores of the next layer that read
   any of its neurons); the last layer's spikes go to the host and need none. ``output_routes``
   counts (neuron, destination core) pairs, the entries a Loihi 1 output-axon table would hold;
   it is reported, not limited;
 * ``synapses``: synapses stored on the core; ``memory_bytes``: ``synapses x bytes_per_synapse``,
-  or, when the profile shares conv weights, the kernel of the tile's channels
-  (``channels x C_in x kh x kw x bytes_per_synapse``).
+  or, when the profile shares conv weights, the kernel entries of the tile's channels
+  (``channels x C_in x kh x kw x bytes_per_synapse`` for an ordinary conv; a relay's group only).
 
 **Tiling.** Layers are tiled from the last to the first, because a layer's output axons depend
 on how the next layer is tiled. A convolution tries every (row blocks, column blocks) pair with
-the fewest channel blocks that fit, and takes the fewest tiles; ties go to the fewest input
+the fewest channel blocks that fit (channel blocks never straddle the relay groups of a split
+layer: each group is cut alike), and takes the fewest tiles; ties go to the fewest input
 axons in total (fewer duplicated input spikes). A dense layer fills consecutive neurons into a
 range while it fits (the fewest ranges), then evens out their sizes when that still fits.
 Distinct destination cores are checked afterwards (they never bind on the shipped profiles).
@@ -37,8 +42,8 @@ programming). A fire-once neuron spikes at most once per inference, so the cross
 (``interchip_routes`` in the compile report) bound the spikes that travel between chips.
 
 **Refusals** (one line, naming layer, limit and figure): one neuron over a limit (fan-in over
-the input axons, its synapses over the memory, its destination cores over the output axons),
-or more cores than the chips have.
+the input axons, its synapses, or with shared conv weights one output channel's kernel, over
+the memory, a tile's destination cores over the output axons), or more cores than the chips have.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ import numpy as np
 
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
-from ttfs_deploy.ir.connectivity import axis_taps
+from ttfs_deploy.compile.conv_reads import (ChannelBlocks, ConvReaders, ConvReads, PatternFigures, block_bounds,
+                                             block_counts)
 from ttfs_deploy.ir.network import IntNetwork
 
 #: per-core limits of a profile's ``[limits]`` and the figure each bounds
@@ -154,71 +160,28 @@ def core_usage(placement: Sequence[Dict[str, Any]]) -> List[CoreUsage]:
 
 # ----------------------------------------------------------------------------- geometry
 
-def block_bounds(n: int, k: int) -> np.ndarray:
-    """``k + 1`` bounds cutting ``range(n)`` into ``k`` blocks whose sizes differ by at most one."""
-    return (np.arange(k + 1) * n) // k
+def layer_reads(layer):
+    """What a tile of ``layer`` reads: its :class:`ConvReads` (conv) or None (dense)."""
+    return ConvReads.of(layer) if layer.kind == "conv" else None
 
 
-def block_counts(n: int) -> List[int]:
-    """The block counts along an axis of length ``n`` that give distinct largest block sizes."""
-    return sorted({-(-n // size) for size in range(1, n + 1)})
-
-
-@dataclass
-class ConvAxis:
-    """One spatial axis of a conv cut into ``k`` blocks: ``reads[i]`` marks the input positions
-    block ``i``'s outputs read, ``taps[i]`` the in-bounds kernel taps summed over its outputs."""
-
-    bounds: np.ndarray
-    reads: np.ndarray
-    taps: np.ndarray
-
-    @classmethod
-    def cut(cls, n_in: int, n_out: int, kernel: int, stride: int, padding: int, k: int) -> "ConvAxis":
-        bounds = block_bounds(n_out, k)
-        reads = np.stack([axis_reads(n_in, lo, hi, kernel, stride, padding) for lo, hi in zip(bounds, bounds[1:])])
-        taps = axis_taps(n_in, n_out, kernel, stride, padding).sum(1)
-        return cls(bounds, reads, np.add.reduceat(taps, bounds[:-1]))
-
-
-def axis_reads(n_in: int, lo: int, hi: int, kernel: int, stride: int, padding: int) -> np.ndarray:
-    """Bool mask over ``n_in`` input positions: those that outputs ``lo .. hi - 1`` read."""
-    pos = (np.arange(lo, hi)[:, None] * stride - padding + np.arange(kernel)[None, :]).ravel()
-    mask = np.zeros(n_in, bool)
-    mask[pos[(pos >= 0) & (pos < n_in)]] = True
-    return mask
-
-
-def conv_axes(layer, k_rows: int, k_cols: int) -> Tuple[ConvAxis, ConvAxis]:
-    """Row and column axes of conv ``layer`` cut into ``k_rows`` x ``k_cols`` blocks."""
-    _, _, kh, kw = layer.weight.shape
-    _, h, w = layer.input_shape
-    _, h_out, w_out = layer.output_shape
-    return (ConvAxis.cut(h, h_out, kh, layer.stride[0], layer.padding[0], k_rows),
-            ConvAxis.cut(w, w_out, kw, layer.stride[1], layer.padding[1], k_cols))
-
-
-def input_mask(layer, start: Sequence[int], stop: Sequence[int]) -> np.ndarray:
+def input_mask(layer, start: Sequence[int], stop: Sequence[int], reads: Optional[ConvReads] = None) -> np.ndarray:
     """Bool mask over the layer's flattened (C-order) inputs: the presynaptic neurons of the
-    block ``[start, stop)`` of its outputs."""
+    block ``[start, stop)`` of its outputs (``reads``: the layer's :class:`ConvReads`, to reuse)."""
     if layer.kind == "dense":
         return (np.asarray(layer.weight)[start[0]:stop[0]] != 0).any(axis=0)
-    _, _, kh, kw = layer.weight.shape
-    c_in, h, w = layer.input_shape
-    rows = axis_reads(h, start[1], stop[1], kh, layer.stride[0], layer.padding[0])
-    cols = axis_reads(w, start[2], stop[2], kw, layer.stride[1], layer.padding[1])
-    return np.broadcast_to(rows[None, :, None] & cols[None, None, :], (c_in, h, w)).ravel()
+    return (reads or ConvReads.of(layer)).input_mask(start, stop).ravel()
 
 
-def max_fan_in(layer) -> int:
-    """The largest number of presynaptic neurons of one neuron (conv: structural; dense: non-zero;
-    a layer made by the fan-in split: its block structure, :attr:`IntLayer.fan_in`)."""
+def max_fan_in(layer, reads: Optional[ConvReads] = None) -> int:
+    """The largest number of presynaptic neurons of one neuron (conv: in-bounds taps of its
+    connectivity, :class:`ConvReads`; dense: non-zero weights, or for a layer made by the fan-in
+    split its block structure, :attr:`IntLayer.fan_in`)."""
+    if layer.kind == "conv":
+        return (reads or ConvReads.of(layer)).max_fan_in()
     if getattr(layer, "info", {}).get("split"):
         return layer.fan_in
-    if layer.kind == "dense":
-        return int((np.asarray(layer.weight) != 0).sum(axis=1).max(initial=0))
-    rows, cols = conv_axes(layer, layer.output_shape[1], layer.output_shape[2])
-    return int(layer.input_shape[0] * rows.taps.max() * cols.taps.max())
+    return int((np.asarray(layer.weight) != 0).sum(axis=1).max(initial=0))
 
 
 # ----------------------------------------------------------------------------- consumers
@@ -226,13 +189,12 @@ def max_fan_in(layer) -> int:
 @dataclass
 class Consumer:
     """How the next layer's ``n_tiles`` tiles read this layer's neurons: ``per_neuron`` counts the
-    tiles reading each neuron (flattened, int64); ``conv`` = (channel blocks, row axis, column
-    axis) of a conv next layer (every tile reads all channels), ``dense`` = (n_tiles, n) bool
-    reads of a dense one."""
+    tiles reading each neuron (flattened, int64); ``conv``: the tiles of a conv next layer,
+    ``dense`` = (n_tiles, n) bool reads of a dense one."""
 
     n_tiles: int
     per_neuron: np.ndarray
-    conv: Optional[Tuple[int, ConvAxis, ConvAxis]] = None
+    conv: Optional[ConvReaders] = None
     dense: Optional[np.ndarray] = None
 
     def dest_cores(self, start: Sequence[int], stop: Sequence[int], shape: Tuple[int, ...]) -> int:
@@ -240,10 +202,7 @@ class Consumer:
         if self.n_tiles == 0:
             return 0
         if self.conv is not None:
-            kc, rows, cols = self.conv
-            r = rows.reads[:, start[1]:stop[1]].any(1).sum()
-            c = cols.reads[:, start[2]:stop[2]].any(1).sum()
-            return int(kc * r * c)
+            return self.conv.dest_tiles(start, stop)
         block = self.dense.reshape((self.n_tiles, *shape))
         index = (slice(None),) + tuple(slice(a, b) for a, b in zip(start, stop))
         return int(block[index].reshape(self.n_tiles, -1).any(1).sum())
@@ -253,13 +212,8 @@ def no_consumer(n: int) -> Consumer:
     return Consumer(0, np.zeros(n, np.int64))
 
 
-def conv_consumer(next_layer, grid: Tuple[int, int, int]) -> Consumer:
-    kc, kr, kk = grid
-    rows, cols = conv_axes(next_layer, kr, kk)
-    c, h, w = next_layer.input_shape
-    per = kc * np.outer(rows.reads.sum(0), cols.reads.sum(0))
-    return Consumer(kc * kr * kk, np.broadcast_to(per[None], (c, h, w)).ravel().astype(np.int64),
-                    conv=(kc, rows, cols))
+def conv_consumer(readers: ConvReaders) -> Consumer:
+    return Consumer(readers.n_tiles, readers.per_neuron(), conv=readers)
 
 
 def dense_consumer(next_layer, tiles: Sequence[Tile]) -> Consumer:
@@ -278,18 +232,30 @@ class _Refusal:
 
     def raise_for(self, what: str, figure: int) -> None:
         name, limit = self.layer.name, int(self.limits[LIMIT_KEYS[what]])
+        conv = self.layer.kind == "conv"
+        split = getattr(self.layer, "info", {}).get("split")
         if what == "input_axons":
-            conv = self.layer.kind == "conv"
-            shape = ("C_in x kh x kw = " + " x ".join(str(d) for d in self.layer.weight.shape[1:]) if conv
-                     else "its inputs with non-zero weights")
-            change = "fewer input channels or a smaller kernel" if conv else "fewer inputs (pool before it)"
+            if split:
+                shape, change = f"its group of the fan-in split of {split['of']}", "fewer inputs"
+            elif conv:
+                shape = "C_in x kh x kw = " + " x ".join(str(d) for d in self.layer.weight.shape[1:])
+                change = "fewer input channels or a smaller kernel"
+                if figure != int(np.prod(self.layer.weight.shape[1:])):
+                    shape = f"C_in {self.layer.weight.shape[1]} x the kernel taps inside the input"
+            else:
+                shape, change = "its inputs with non-zero weights", "fewer inputs (pool before it)"
             raise TTFSError(f"layer {name}: one neuron's fan-in is {figure:,} ({shape}), over the {limit:,} input "
                             f"axons per core of {self.profile}",
                             f"give that layer {change}, or use a target with more input axons per core")
         if what == "memory_bytes":
-            raise TTFSError(f"layer {name}: one neuron's synapses need {figure:,} bytes, over the {limit:,} bytes of "
+            whose = ("one output channel's kernel needs" if conv and self.limits.get("conv_weight_sharing")
+                     else "one neuron's synapses need")
+            raise TTFSError(f"layer {name}: {whose} {figure:,} bytes, over the {limit:,} bytes of "
                             f"synaptic memory per core of {self.profile}",
                             "give that layer fewer inputs or use a target with more synaptic memory per core")
+        if what == "neurons":
+            raise TTFSError(f"layer {name}: one neuron is over the {limit:,} neurons per core of {self.profile}",
+                            "use a target with at least one neuron per core")
         raise TTFSError(f"layer {name}: a tile feeds {figure:,} cores of the next layer, over the {limit:,} "
                         f"output axons per core of {self.profile}",
                         "give the next layer fewer channels or use a target with more output axons per core")
@@ -342,72 +308,134 @@ def _tile_dense(layer, consumer: Consumer, limits: Dict[str, Any], bytes_per: in
                        int(nz.size), tiles)
 
 
-def _conv_grid(layer, limits: Dict[str, Any], bytes_per: int, shared: bool, refuse: _Refusal):
-    """The fewest-tiles grid ``(channel blocks, row axis, column axis)`` meeting the per-core limits."""
-    c_out, c_in, kh, kw = layer.weight.shape
-    _, h, w = layer.output_shape
-    n_max, a_in, _, m_max = _limits(limits)
-    best, smallest_memory = None, None
-    row_axes = {k: conv_axes(layer, k, 1)[0] for k in block_counts(h)}
-    col_axes = {k: conv_axes(layer, 1, k)[1] for k in block_counts(w)}
+@dataclass
+class _ConvFigures:
+    """Per-tile figures of one conv tiling, ``(blocks, kr, kk)`` each."""
+
+    neurons: np.ndarray
+    input_axons: np.ndarray
+    synapses: np.ndarray
+    memory_bytes: np.ndarray
+
+
+def _conv_figures(blocks: ChannelBlocks, fig: PatternFigures, bytes_per: int, shared: bool) -> _ConvFigures:
+    P = fig.area.shape[0]
+    spatial = np.outer(fig.rows.sizes, fig.cols.sizes)
+    synapses = np.einsum("bp,prc->brc", blocks.pairs, fig.taps)
+    memory = ((blocks.pairs @ fig.size)[:, None, None] * np.ones_like(spatial)[None] if shared else synapses) * bytes_per
+    return _ConvFigures(blocks.sizes[:, None, None] * spatial[None],
+                        (blocks.inputs @ fig.area.reshape(P, -1)).reshape((-1,) + spatial.shape), synapses, memory)
+
+
+def _conv_fits(blocks: ChannelBlocks, fig: PatternFigures, spatial_max: int, limits: Tuple[int, int, int, int],
+               bytes_per: int, shared: bool) -> bool:
+    """Whether every tile of the cut meets the neuron, input-axon and memory limits (distinct
+    channel-block rows only, so that shared segments cost one row each)."""
+    n_max, a_in, _, m_max = limits
+    if int(blocks.sizes.max()) * spatial_max > n_max:
+        return False
+    P = fig.area.shape[0]
+    inputs = np.unique(blocks.inputs, axis=0)
+    if (inputs @ fig.area.reshape(P, -1)).max() > a_in:
+        return False
+    pairs = np.unique(blocks.pairs, axis=0)
+    memory = (pairs @ fig.size).max() if shared else (pairs @ fig.taps.reshape(P, -1)).max()
+    return int(memory) * bytes_per <= m_max
+
+
+def conv_grid(reads: ConvReads, limits: Dict[str, Any]) -> Optional[Tuple[ChannelBlocks, PatternFigures]]:
+    """The fewest-tiles cut (channel blocks within each segment, row blocks, column blocks)
+    meeting the per-core limits, ties to the fewest input axons in total; None if none does."""
+    g = reads.geometry
+    bytes_per, shared = int(limits["bytes_per_synapse"]), bool(limits.get("conv_weight_sharing"))
+    lim = _limits(limits)
+    kcs = block_counts(reads.segment_size)
+    row_axes = {k: g.rows(block_bounds(g.h_out, k)) for k in block_counts(g.h_out)}
+    col_axes = {k: g.cols(block_bounds(g.w_out, k)) for k in block_counts(g.w_out)}
+    best = None
     for kr, rows in row_axes.items():
         for kk, cols in col_axes.items():
-            if best is not None and kr * kk > best[0][0]:
+            if best is not None and reads.segments * kr * kk > best[0][0]:
                 continue
-            if c_in * rows.reads.sum(1).max() * cols.reads.sum(1).max() > a_in:
+            fig = reads.figures(rows, cols)
+            spatial_max = int(rows.sizes.max() * cols.sizes.max())
+
+            def fits(i: int) -> bool:
+                return _conv_fits(reads.blocks(kcs[i]), fig, spatial_max, lim, bytes_per, shared)
+
+            if not fits(len(kcs) - 1):
                 continue
-            area = int(np.diff(rows.bounds).max() * np.diff(cols.bounds).max())
-            per_channel = (c_in * kh * kw if shared else c_in * int(rows.taps.max()) * int(cols.taps.max())) * bytes_per
-            smallest_memory = min(per_channel, smallest_memory or per_channel)
-            tc = min(n_max // area, m_max // per_channel, c_out)
-            if tc < 1:
-                continue
-            kc = math.ceil(c_out / tc)
-            key = (kc * kr * kk, kc * c_in * int(rows.reads.sum()) * int(cols.reads.sum()))
+            lo, hi = 0, len(kcs) - 1          # the first count that fits (fits is monotone in the count)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+            blocks = reads.blocks(kcs[lo])
+            key = (len(blocks.segment) * kr * kk, int(blocks.inputs.sum(0) @ fig.area.sum((1, 2))))
             if best is None or key < best[0]:
-                best = (key, kc, rows, cols)
-    if best is None:  # the fan-in fits (checked first), so even one-neuron tiles overflow the memory
-        refuse.raise_for("memory_bytes", int(smallest_memory or 0))
-    return best[1:]
+                best = (key, blocks, fig)
+    return None if best is None else best[1:]
 
 
-def _tile_conv(layer, consumer: Consumer, limits: Dict[str, Any], bytes_per: int, shared: bool,
-               refuse: _Refusal) -> LayerTiling:
-    c_out, c_in, kh, kw = layer.weight.shape
-    _, h, w = layer.output_shape
-    kc, rows, cols = _conv_grid(layer, limits, bytes_per, shared, refuse)
+def conv_tiles(reads: ConvReads, limits: Dict[str, Any]) -> Optional[int]:
+    """The number of tiles :func:`conv_grid` cuts a conv into (None: no cut fits)."""
+    grid = conv_grid(reads, limits)
+    return None if grid is None else len(grid[0].segment) * grid[1].area.shape[1] * grid[1].area.shape[2]
+
+
+def _refuse_conv(reads: ConvReads, limits: Dict[str, Any], refuse: _Refusal) -> None:
+    """Raise for the limit that even one-neuron tiles break (the finest cut, the most permissive)."""
+    fig = reads.finest()
+    bytes_per, shared = int(limits["bytes_per_synapse"]), bool(limits.get("conv_weight_sharing"))
+    one = _conv_figures(reads.blocks(reads.segment_size), fig, bytes_per, shared)
+    n_max, a_in, _, m_max = _limits(limits)
+    for what, figures, limit in (("neurons", one.neurons, n_max), ("input_axons", one.input_axons, a_in),
+                                 ("memory_bytes", one.memory_bytes, m_max)):
+        if int(figures.max()) > limit:
+            refuse.raise_for(what, int(figures.max()))
+    raise AssertionError("the finest conv cut fits, so a coarser one was found")
+
+
+def _tile_conv(layer, reads: ConvReads, consumer: Consumer, limits: Dict[str, Any],
+               refuse: _Refusal) -> Tuple[LayerTiling, ConvReaders]:
+    c_out, h, w = layer.output_shape
+    grid = conv_grid(reads, limits)
+    if grid is None:
+        _refuse_conv(reads, limits, refuse)
+    blocks, fig = grid
+    rows, cols = fig.rows, fig.cols
+    bytes_per, shared = int(limits["bytes_per_synapse"]), bool(limits.get("conv_weight_sharing"))
+    figures = _conv_figures(blocks, fig, bytes_per, shared)
     routes3 = consumer.per_neuron.reshape(c_out, h, w)
-    bc = block_bounds(c_out, kc)
+    bc = blocks.bounds
     routes = np.add.reduceat(np.add.reduceat(np.add.reduceat(routes3, bc[:-1], axis=0), rows.bounds[:-1], axis=1),
                              cols.bounds[:-1], axis=2)
     tiles = []
-    for i in range(kc):
+    for i in range(len(bc) - 1):
         for r in range(len(rows.bounds) - 1):
             for c in range(len(cols.bounds) - 1):
                 start = (int(bc[i]), int(rows.bounds[r]), int(cols.bounds[c]))
                 stop = (int(bc[i + 1]), int(rows.bounds[r + 1]), int(cols.bounds[c + 1]))
-                ch = stop[0] - start[0]
-                syn = ch * c_in * int(rows.taps[r]) * int(cols.taps[c])
-                tiles.append(Tile(layer.name, start, stop, ch * (stop[1] - start[1]) * (stop[2] - start[2]),
-                                  c_in * int(rows.reads[r].sum()) * int(cols.reads[c].sum()),
-                                  consumer.dest_cores(start, stop, (c_out, h, w)), int(routes[i, r, c]), syn,
-                                  (ch * c_in * kh * kw if shared else syn) * bytes_per))
-    grid = (kc, len(rows.bounds) - 1, len(cols.bounds) - 1)
-    shape = (int(np.diff(bc).max()), int(np.diff(rows.bounds).max()), int(np.diff(cols.bounds).max()))
-    synapses = c_out * c_in * int(rows.taps.sum()) * int(cols.taps.sum())
-    return LayerTiling(layer.name, "conv", grid, shape, max_fan_in(layer), synapses, tiles)
+                tiles.append(Tile(layer.name, start, stop, int(figures.neurons[i, r, c]),
+                                  int(figures.input_axons[i, r, c]), consumer.dest_cores(start, stop, (c_out, h, w)),
+                                  int(routes[i, r, c]), int(figures.synapses[i, r, c]),
+                                  int(figures.memory_bytes[i, r, c])))
+    grid_shape = (len(bc) - 1, len(rows.bounds) - 1, len(cols.bounds) - 1)
+    shape = (int(blocks.sizes.max()), int(rows.sizes.max()), int(cols.sizes.max()))
+    tiling = LayerTiling(layer.name, "conv", grid_shape, shape, reads.max_fan_in(),
+                         int(figures.synapses.sum()), tiles)
+    return tiling, ConvReaders(reads, blocks, fig)
 
 
 def tile_layers(net: IntNetwork, limits: Dict[str, Any], target: str) -> List[LayerTiling]:
     """Tile every layer, last to first (a tile's output axons depend on the next layer's tiles);
     ``limits`` is a profile's ``[limits]`` table, ``target`` its name for error messages.
     A neuron whose fan-in exceeds the input axons is refused first, naming the earliest such layer."""
-    for layer in net.layers:
-        fan_in = max_fan_in(layer)
+    reads = [layer_reads(layer) for layer in net.layers]
+    for layer, r in zip(net.layers, reads):
+        fan_in = max_fan_in(layer, r)
         if fan_in > int(limits["input_axons_per_core"]):
             _Refusal(layer, limits, target).raise_for("input_axons", fan_in)
     bytes_per = int(limits["bytes_per_synapse"])
-    shared = bool(limits.get("conv_weight_sharing"))
     tilings: List[Optional[LayerTiling]] = [None] * len(net.layers)
     consumer = no_consumer(net.layers[-1].n_neurons) if net.layers else None
     for i in range(len(net.layers) - 1, -1, -1):
@@ -416,14 +444,13 @@ def tile_layers(net: IntNetwork, limits: Dict[str, Any], target: str) -> List[La
         if layer.kind == "dense":
             tiling = _tile_dense(layer, consumer, limits, bytes_per, refuse)
         else:
-            tiling = _tile_conv(layer, consumer, limits, bytes_per, shared, refuse)
+            tiling, readers = _tile_conv(layer, reads[i], consumer, limits, refuse)
         worst = max(t.output_axons for t in tiling.tiles)
         if worst > int(limits["output_axons_per_core"]):
             refuse.raise_for("output_axons", worst)
         tilings[i] = tiling
         if i > 0:
-            consumer = (dense_consumer(layer, tiling.tiles) if layer.kind == "dense"
-                        else conv_consumer(layer, tiling.grid))
+            consumer = dense_consumer(layer, tiling.tiles) if layer.kind == "dense" else conv_consumer(readers)
     return tilings
 
 
@@ -446,10 +473,14 @@ def core_routes(net: IntNetwork, tilings: Sequence[LayerTiling], n_cores: int) -
     routes = np.zeros((n_cores, n_cores))
     for l in range(len(tilings) - 1):
         src, dst = net.layers[l], net.layers[l + 1]
+        dst_reads = layer_reads(dst)
+        src_core = np.empty(src.n_neurons, np.int64)    # the core of each source neuron
+        index = np.arange(src.n_neurons).reshape(src.output_shape)
+        for a in tilings[l].tiles:
+            src_core[index[tuple(slice(x, y) for x, y in zip(a.start, a.stop))].ravel()] = a.core
         for b in tilings[l + 1].tiles:
-            reads = input_mask(dst, b.start, b.stop).reshape(src.output_shape)
-            for a in tilings[l].tiles:
-                routes[a.core, b.core] += reads[tuple(slice(x, y) for x, y in zip(a.start, a.stop))].sum()
+            reads = input_mask(dst, b.start, b.stop, dst_reads)
+            routes[:, b.core] += np.bincount(src_core[reads], minlength=n_cores)
     return routes
 
 
@@ -504,13 +535,18 @@ def assign_chips(net: IntNetwork, tilings: Sequence[LayerTiling], cores: List[Co
     return int(round(crossing))
 
 
+def profile_limits(profile: HardwareProfile) -> Dict[str, Any]:
+    """The profile's ``[limits]``; output axons per core default to its input axons."""
+    return {"output_axons_per_core": profile.limits["input_axons_per_core"], **profile.limits}
+
+
 def place(net: IntNetwork, profile: HardwareProfile) -> List[Dict[str, Any]]:
     """Tile and place ``net`` on ``profile``; the ``IntNetwork.placement`` list (one entry per layer).
 
     Raises :class:`TTFSError` (one line) when a layer cannot be split to fit or the chips are
     too few. The chip count is ``profile.limits["chips"]`` (``compile --chips`` overrides it).
     """
-    limits = {"output_axons_per_core": profile.limits["input_axons_per_core"], **profile.limits}
+    limits = profile_limits(profile)
     tilings = tile_layers(net, limits, profile.name)
     cores = pack_cores(tilings, limits)
     chips, per_chip = int(limits["chips"]), int(limits["cores_per_chip"])

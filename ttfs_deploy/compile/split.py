@@ -5,7 +5,8 @@ For a layer with fan-in ``F > A`` (``A = input_axons_per_core``):
 
 * level 1 relays: each neuron's weight row, flattened (dense: its inputs; conv: its kernel taps
   ``(c_in, ky, kx)`` in C-order), is cut into ``G = ceil(F / A)`` runs of ``A`` consecutive
-  entries, and relay ``(g, o)`` gets the layer's own weights (and ``weight_exp``) of run ``g``
+  entries (a conv whose kernel fits ``A``: runs of whole input channels, :func:`conv_group_size`),
+  and relay ``(g, o)`` gets the layer's own weights (and ``weight_exp``) of run ``g``
   only (a conv relay keeps the layer's stride and padding); it sends, every step, this step's
   exact partial sum as a graded spike (:func:`ttfs_deploy.semantics.relay_step`).
   Relay outputs are laid out group-major: dense ``g * n_out + o``, conv channel ``g * C_out + c``.
@@ -24,15 +25,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from ttfs_deploy import semantics
+from ttfs_deploy.compile.conv_reads import ConvGeometry, ConvReads, block_bounds, block_counts
+from ttfs_deploy.compile.placement import conv_tiles, profile_limits
 from ttfs_deploy.compile.quantize import membrane_bounds
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
-from ttfs_deploy.ir.network import IntLayer, IntNetwork
+from ttfs_deploy.ir.network import MAX_LAYER_SYNAPSES, IntLayer, IntNetwork
 
 
 def split_fan_in(net: IntNetwork, profile: HardwareProfile) -> IntNetwork:
@@ -55,20 +58,54 @@ def split_fan_in(net: IntNetwork, profile: HardwareProfile) -> IntNetwork:
             raise TTFSError(f"layer {layer.name} has fan-in {layer.fan_in} but {profile.name} has "
                             f"{axons} input axon(s) per core: partial sums need at least 2",
                             "use a profile with more input axons")
-        layers.extend(split_layer(layer, axons))
+        per = conv_group_size(layer, axons, profile_limits(profile)) if layer.kind == "conv" else axons
+        layers.extend(split_layer(layer, axons, per))
     layers = [replace(layer, hop_delay=index + 1) for index, layer in enumerate(layers)]
     return replace(net, layers=layers)
 
 
-def split_layer(layer: IntLayer, axons: int) -> List[IntLayer]:
-    """``layer`` as relay layers (one per level) followed by the final summing layer."""
-    relays = [_first_relays(layer, axons)]
+def split_layer(layer: IntLayer, axons: int, per: Optional[int] = None) -> List[IntLayer]:
+    """``layer`` as relay layers (one per level) followed by the final summing layer; level-1
+    groups take ``per`` (default ``axons``) consecutive entries of a neuron's weight row."""
+    relays = [_first_relays(layer, per or axons)]
     groups = relays[0].info["split"]["groups"]
     while groups > axons:
         relays.append(_summing(layer, relays[-1], groups, axons, level=len(relays) + 1))
         groups = relays[-1].info["split"]["groups"]
     final = _summing(layer, relays[-1], groups, axons, level=0)
     return relays + [final]
+
+
+def conv_group_size(layer: IntLayer, axons: int, limits: Dict[str, Any]) -> int:
+    """Kernel entries per level-1 group of a conv: whole input channels, ``cg x kh x kw``, with
+    the ``cg`` for which the placer cuts the relays and the summing layer into the fewest tiles
+    (ties: fewer groups). A core's input axons hold ``cg`` channels of a tile's receptive field,
+    so fewer channels per group allow larger spatial tiles, which share each kernel entry
+    among more neurons. Candidates: for every spatial cut, the most channels whose receptive
+    fields fit the axons; the relays, which store the kernel once per group, stay within
+    ``MAX_LAYER_SYNAPSES``. Runs of ``axons`` entries when one channel's kernel exceeds them."""
+    g = ConvGeometry.of(layer)
+    taps = g.kh * g.kw
+    if taps > axons:
+        return axons
+    candidates = {min(g.c_in, axons // taps)}
+    for kr in block_counts(g.h_out):
+        rows = g.rows(block_bounds(g.h_out, kr)).reads.sum(1).max()
+        for kk in block_counts(g.w_out):
+            candidates.add(min(g.c_in, axons // int(rows * g.cols(block_bounds(g.w_out, kk)).reads.sum(1).max())))
+    best = None
+    for groups in sorted({math.ceil(g.c_in / cg) for cg in candidates if cg >= 1}):
+        cg = math.ceil(g.c_in / groups)
+        groups = math.ceil(g.c_in / cg)
+        if groups > axons or groups * layer.weight.size > MAX_LAYER_SYNAPSES:  # relays store G kernels
+            continue
+        relays = replace(g, c_out=groups * g.c_out)
+        summing = ConvGeometry(groups * g.c_out, g.h_out, g.w_out, g.c_out, 1, 1, (1, 1), (0, 0))
+        tiles = [conv_tiles(ConvReads.channel_groups(relays, groups, cg), limits),
+                 conv_tiles(ConvReads.summing(summing, groups, axons), limits)]
+        if None not in tiles and (best is None or (sum(tiles), groups) < best[0]):
+            best = ((sum(tiles), groups), cg * taps)
+    return axons if best is None else best[1]
 
 
 def _first_relays(layer: IntLayer, axons: int) -> IntLayer:

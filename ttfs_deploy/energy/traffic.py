@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from ttfs_deploy.compile.placement import input_mask, tiles_of
+from ttfs_deploy.compile.placement import input_mask, layer_reads, tiles_of
 from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.ir.network import IntNetwork
 
@@ -65,8 +65,9 @@ def count_traffic(net: IntNetwork, spike_times: Sequence[np.ndarray],
             src_core[index[tuple(slice(a, b) for a, b in zip(tile.start, tile.stop))].ravel()] = tile.core
             src_chip[tile.core] = tile.chip
         fired = (np.asarray(spike_times[l - 1]) >= 0).astype(np.int64)   # (B, n_prev)
+        reads = layer_reads(net.layers[l])
         for tile in tiles_of(net.placement[l]):
-            mask = input_mask(net.layers[l], tile.start, tile.stop)
+            mask = input_mask(net.layers[l], tile.start, tile.stop, reads)
             cores, which = np.unique(src_core[mask], return_inverse=True)
             per_core = fired[:, mask] @ (which[:, None] == np.arange(len(cores))[None, :])  # (B, cores)
             dx, dy = mesh_position(tile.core, limits)

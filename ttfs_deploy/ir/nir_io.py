@@ -143,7 +143,9 @@ def int_to_nir(net: IntNetwork) -> nir.NIRGraph:
 
 def _relay_nodes(layer: IntLayer) -> Tuple[str, Any, None, Tuple[int, ...]]:
     """(name, synapse, no IF, input shape) of a relay layer: weights in weight units."""
-    weight = layer.weight.astype(np.int64) << layer.weight_exp
+    weight = layer.weight.astype(np.int64, copy=False)   # shared, not copied: relays hold G kernels
+    if layer.weight_exp:
+        weight = weight << layer.weight_exp
     synapse = _synapse(layer.kind, weight, np.zeros(layer.output_shape[0], np.int64), layer)
     synapse.metadata = {"kind": layer.kind, "neuron": "relay", "graded": True,
                         "weight_exp": int(layer.weight_exp), "hop_delay": int(layer.hop_delay),

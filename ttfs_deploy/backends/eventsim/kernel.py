@@ -14,6 +14,9 @@ relay with a non-zero input sends it on as a graded spike, and every spike carri
 
 Hot loops index slices (``row[i]``, not ``weights[start + i]``): an index known to be
 non-negative spares numba's negative-index check, and the loops then vectorize (3x measured).
+Runs of one or a few weights (the summing layers after relays) are indexed instead: a slice of
+an array shared by the threads updates its reference count atomically, which costs more than
+the adds (measured: 2x on the Fashion-MNIST 64-axon network's summing conv).
 """
 
 from __future__ import annotations
@@ -70,7 +73,12 @@ class FlatNetwork:
     neuron index of state slot ``p`` (the identity for dense layers), and ``bias``/``vth``
     (membrane units) are stored per slot. ``fan_out`` (non-zero synapses per input, at
     ``input_start[l]``) is what the synaptic-op count adds per spike. ``relay[l]`` is True for a
-    relay layer.
+    relay layer. ``span_lo``/``span_hi`` (at ``span_start[l]``, one per weight run: a dense
+    input, a conv ``(ci, ky, kx)`` tap) bound the run's non-zero weights, so a spike adds only
+    ``[lo, hi)`` of it: a relay group's channels, a summing neuron's one input, never the zero
+    blocks of a split layer (the sums are the same; the op counts come from ``fan_out``). Conv
+    layers use them only when ``spanned[l]`` (layers made by the fan-in split), so that an
+    ordinary conv's inner loop stays as it was.
     """
 
     geometry: np.ndarray
@@ -84,11 +92,15 @@ class FlatNetwork:
     input_start: np.ndarray
     connections: np.ndarray
     relay: np.ndarray
+    spanned: np.ndarray
+    span_lo: np.ndarray
+    span_hi: np.ndarray
+    span_start: np.ndarray
 
     @classmethod
     def pack(cls, net: IntNetwork) -> "FlatNetwork":
         """Lay out ``net`` for :func:`_run`."""
-        geometry, weights, orders, bias, vth, fan_out = [], [], [], [], [], []
+        geometry, weights, orders, bias, vth, fan_out, spans = [], [], [], [], [], [], []
         for layer in net.layers:
             w = semantics.effective_weight(np.asarray(layer.weight).astype(np.int64), layer.weight_exp)
             slot_bias = layer.bias_per_neuron()
@@ -106,6 +118,7 @@ class FlatNetwork:
                 weights.append(w.transpose(1, 2, 3, 0).ravel())
                 order = np.arange(c_out * h_out * w_out).reshape(c_out, h_out, w_out).transpose(1, 2, 0).ravel()
             orders.append(order)
+            spans.append(_nonzero_spans(weights[-1].reshape(-1, w.shape[0])))
             bias.append(slot_bias[order])
             vth.append(np.full(len(order), semantics.threshold(int(layer.vth)), np.int64))
             fan_out.append(layer_fan_out(layer))
@@ -122,6 +135,10 @@ class FlatNetwork:
             input_start=np.cumsum([0] + [len(f) for f in fan_out])[:-1].astype(np.int64),
             connections=np.asarray([connections(layer) for layer in net.layers], dtype=np.int64),
             relay=np.asarray([layer.neuron == "relay" for layer in net.layers], dtype=np.bool_),
+            spanned=np.asarray(["split" in layer.info for layer in net.layers], dtype=np.bool_),
+            span_lo=np.concatenate([s[0] for s in spans]).astype(np.int64),
+            span_hi=np.concatenate([s[1] for s in spans]).astype(np.int64),
+            span_start=np.cumsum([0] + [len(s[0]) for s in spans])[:-1].astype(np.int64),
         )
 
     def run(self, input_times: np.ndarray, T: int, early_exit: bool, times: np.ndarray,
@@ -132,7 +149,7 @@ class FlatNetwork:
         _run(np.ascontiguousarray(input_times, dtype=np.int64), T, early_exit,
              self.geometry, self.weights, self.weight_start, self.neuron_start, self.order,
              self.bias, self.vth, self.fan_out, self.input_start, self.connections, self.relay,
-             times, v_final, v_spike, counts)
+             self.spanned, self.span_lo, self.span_hi, self.span_start, times, v_final, v_spike, counts)
 
 
     def compile(self, n_inputs: int) -> float:
@@ -158,6 +175,16 @@ def warm_up() -> float:
     return FlatNetwork.pack(IntNetwork((1,), 1, "latency", [layer])).compile(1)
 
 
+def _nonzero_spans(runs: np.ndarray) -> tuple:
+    """``(lo, hi)`` per row of ``runs``: the smallest range holding the row's non-zero entries
+    (``lo == hi`` for a row of zeros)."""
+    nz = runs != 0
+    any_nz = nz.any(1)
+    lo = np.where(any_nz, nz.argmax(1), 0)
+    hi = np.where(any_nz, runs.shape[1] - nz[:, ::-1].argmax(1), 0)
+    return lo, hi
+
+
 def _narrowest(weights: np.ndarray) -> np.ndarray:
     """int32 when every weight fits (it does for Loihi's 8-bit mantissas), else int64."""
     fits = weights.size == 0 or np.abs(weights).max() < 2 ** 31
@@ -165,44 +192,61 @@ def _narrowest(weights: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(inline="always")
-def _add_dense_row(acc, weights, start, n_out, payload):
-    """One input spike into a dense layer: its whole weight row times the spike's payload
-    (binary spikes skip the multiply: 64-bit vector multiplies are slow without AVX-512)."""
-    row = weights[start:start + n_out]
+def _add_dense_row(acc, weights, start, lo, hi, payload):
+    """One input spike into a dense layer: its weight row's non-zero span ``[lo, hi)`` times the
+    spike's payload (binary spikes skip the multiply: 64-bit vector multiplies are slow without
+    AVX-512)."""
+    if hi - lo <= 4:  # a summing input's one weight: indexed, as a slice of the shared weights costs more
+        for i in range(lo, hi):
+            acc[i] += weights[start + i] * payload
+        return
+    row, acc_at = weights[start + lo:start + hi], acc[lo:hi]
     if payload == 1:
-        for i in range(n_out):
-            acc[i] += row[i]
+        for i in range(hi - lo):
+            acc_at[i] += row[i]
     else:
-        for i in range(n_out):
-            acc[i] += row[i] * payload
+        for i in range(hi - lo):
+            acc_at[i] += row[i] * payload
 
 
 @numba.njit(inline="always")
-def _add_conv_taps(acc, weights, start, g, j, payload):
+def _add_conv_taps(acc, weights, start, g, j, payload, spanned, span_lo, span_hi, spans):
     """One input spike ``j`` (C-order ``(ci, y, x)``) into a conv layer: for every output
-    position its kernel tap reaches, the tap's ``c_out`` weights (contiguous in both arrays)
+    position its kernel tap reaches, the tap's ``c_out`` weights (contiguous in both arrays),
+    or with ``spanned`` their non-zero span (``span_lo``/``span_hi`` per tap, from ``spans``),
     times the spike's payload."""
     c_in, h_in, w_in, c_out, h_out, w_out, kh, kw, sh, sw, ph, pw = g[1:]
+    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0:  # 1x1: one position
+        hw = h_in * w_in
+        ci = j // hw
+        lo, hi = (span_lo[spans + ci], span_hi[spans + ci]) if spanned else (0, c_out)
+        a, wi = (j - ci * hw) * c_out, start + ci * c_out
+        for c in range(lo, hi):  # indexed, not sliced: a summing input's span is one weight
+            acc[a + c] += weights[wi + c] * payload
+        return
     ci, y, x = j // (h_in * w_in), (j // w_in) % h_in, j % w_in
     # output rows reached: oy * sh = y + ph - ky for some tap 0 <= ky < kh (likewise columns)
     for oy in range(max(0, (y + ph - kh + sh) // sh), min(h_out - 1, (y + ph) // sh) + 1):
         ky = y + ph - oy * sh
         for ox in range(max(0, (x + pw - kw + sw) // sw), min(w_out - 1, (x + pw) // sw) + 1):
             kx = x + pw - ox * sw
-            a = (oy * w_out + ox) * c_out
-            wi = start + ((ci * kh + ky) * kw + kx) * c_out
-            acc_at, taps = acc[a:a + c_out], weights[wi:wi + c_out]
+            tap = (ci * kh + ky) * kw + kx
+            lo, hi = (span_lo[spans + tap], span_hi[spans + tap]) if spanned else (0, c_out)
+            a = (oy * w_out + ox) * c_out + lo
+            wi = start + tap * c_out + lo
+            acc_at, taps = acc[a:a + hi - lo], weights[wi:wi + hi - lo]
             if payload == 1:
-                for c in range(c_out):
+                for c in range(hi - lo):
                     acc_at[c] += taps[c]
             else:
-                for c in range(c_out):
+                for c in range(hi - lo):
                     acc_at[c] += taps[c] * payload
 
 
 @numba.njit(parallel=True, cache=True)
 def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_start, order,
-         bias, vth, fan_out, input_start, connections, relay, times, v_final, v_spike, counts):
+         bias, vth, fan_out, input_start, connections, relay, spanned, span_lo, span_hi, span_start,
+         times, v_final, v_spike, counts):
     B, n_inputs = input_times.shape
     L = len(geometry)
     N = neuron_start[L]
@@ -234,13 +278,16 @@ def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_sta
                 g = geometry[l]
                 first, n = neuron_start[l], neuron_start[l + 1] - neuron_start[l]
                 syn_ops = 0
+                spans = span_start[l]
                 for s in range(n_in):  # event-driven synaptic work: spikes x fan-out
                     j, p = spikes_in[s], payload_in[s]
                     syn_ops += fan_out[input_start[l] + j]
                     if g[0] == DENSE:
-                        _add_dense_row(acc, weights, weight_start[l] + j * n, n, p)
+                        q = span_start[l] + j
+                        _add_dense_row(acc, weights, weight_start[l] + j * n, span_lo[q], span_hi[q], p)
                     else:
-                        _add_conv_taps(acc, weights, weight_start[l], g, j, p)
+                        _add_conv_taps(acc, weights, weight_start[l], g, j, p, spanned[l], span_lo, span_hi,
+                                       spans)
                 n_spikes, active = 0, 0
                 v_l, fired_l = v[first:first + n], fired[first:first + n]
                 bias_l, vth_l = bias[first:first + n], vth[first:first + n]
