@@ -58,6 +58,7 @@ from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
 from ttfs_deploy.compile.conv_reads import (ChannelBlocks, ConvReaders, ConvReads, PatternFigures, block_bounds,
                                              block_counts)
+from ttfs_deploy.ir.connectivity import connections
 from ttfs_deploy.ir.network import IntNetwork
 
 #: per-core limits of a profile's ``[limits]`` and the figure each bounds
@@ -305,7 +306,7 @@ def _tile_dense(layer, consumer: Consumer, limits: Dict[str, Any], bytes_per: in
                   int(stored[i]) * bytes_per)
              for i in range(len(b) - 1)]
     return LayerTiling(layer.name, "dense", (len(tiles),), (int(np.diff(b).max()),), int(syn.max(initial=0)),
-                       int(nz.size), tiles)
+                       connections(layer), tiles)
 
 
 @dataclass
