@@ -71,15 +71,16 @@ def test_weights_round_trip_layer_by_layer(tmp_path):
 
 
 def test_checkpoint_weights_are_the_ann_weights_at_unit_scales(tmp_path):
-    """With tau = 1 and spike values 1 the conversion is the identity on weights (bias / T per step)."""
+    """With tau = 1 and spike values 1 the conversion is the identity on weights, except that the
+    first layer's (a current at every step) is divided by T like every bias (per step)."""
     model, T = small_cnn(), 8
     graph = read_onnx(str(export(model, tmp_path / "cnn.onnx")))
     n = len(graph.weight_layers)
     state = ttfs_state(graph, [1.0] * n, [np.ones(layer.weight.shape[0]) for layer in graph.weight_layers], T)
     net = build_model(model_config(graph, (1, 8, 8), T), state)
     ttfs_layers = [m for m in net.layers if hasattr(m, "weight")]
-    for layer, (w, b) in zip(ttfs_layers, torch_weights(model), strict=True):
-        np.testing.assert_array_equal(layer.weight.detach().numpy(), w.astype(np.float32))
+    for index, (layer, (w, b)) in enumerate(zip(ttfs_layers, torch_weights(model), strict=True)):
+        np.testing.assert_array_equal(layer.weight.detach().numpy(), (w / T if index == 0 else w).astype(np.float32))
         np.testing.assert_array_equal(layer.bias.detach().numpy(), (b / T).astype(np.float32))
 
 
