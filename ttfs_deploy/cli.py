@@ -18,6 +18,7 @@ from rich.table import Table
 
 from ttfs_deploy.backends.registry import BACKENDS
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.importers import FINETUNE_BATCH_SIZE, FINETUNE_LR
 from ttfs_deploy.io_utils import command_outputs
 from ttfs_deploy.semantics import T_MAX
 from ttfs_deploy.signals import Interrupted
@@ -220,9 +221,10 @@ def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, en
 @click.option("--T", "T", type=click.IntRange(2, T_MAX), default=16, show_default=True, help="time steps")
 @click.option("--finetune", type=click.IntRange(0), default=0, show_default=True,
               help="then fine-tune the TTFS network for N epochs (BPTT)")
-@click.option("--lr", type=FiniteFloat(0, min_open=True), default=1e-3, show_default=True,
+@click.option("--lr", type=FiniteFloat(0, min_open=True), default=FINETUNE_LR, show_default=True,
               help="fine-tuning learning rate")
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=FINETUNE_BATCH_SIZE, show_default=True,
+              help="fine-tuning batch size")
 @click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
               help="last N fine-tuning epochs train on the 8-bit weight grid the compiler uses")
 @click.option("--limit", type=click.IntRange(1), help="fine-tune on the first N training samples only")
