@@ -27,8 +27,8 @@ from ttfs_deploy.data.datasets import load_dataset
 #: (kernel, channels, hidden units). Fashion-MNIST: the shipped TTFS model's shape
 #: (16C5-AP2-16C5-AP2-FC256-FC10), whose folded layers fit a Loihi core's 4,096 input axons.
 #: Digits (8x8): 32C3-AP2-32C3-AP2-FC256-FC10; a spike carries no amplitude, so wide layers convert
-#: better: on digits this shape's converted network was 3.5-7 points below its ANN, 16 channels and
-#: 64 hidden units 13 points (docs/BENCHMARKS.md, "ONNX import")
+#: better: on digits this shape's converted network was 3-8 points below its ANN (3 seeds), one with
+#: 16 channels and 64 hidden units 13 points (docs/BENCHMARKS.md, "ONNX import")
 ARCH = {"fashion-mnist": (5, 16, 256), "mnist": (5, 16, 256), "digits": (3, 32, 256)}
 
 

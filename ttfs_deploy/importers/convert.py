@@ -22,10 +22,12 @@ The rule, per weight layer ``l`` with ANN pre-activation ``z_l = W_l a_{l-1} + b
 ``tau_l`` is a quantile ``q_l`` of the layer's positive ANN pre-activations on the calibration
 samples. The ``q_l`` are chosen greedily, first layer first, from :data:`QUANTILES`: each keeps
 the choices before it, tries every candidate with the later layers at :data:`START_QUANTILE`,
-and keeps the one with the highest TTFS accuracy on the calibration samples (a tie keeps the
-current choice): ``1 + 4 L`` evaluations for ``L`` weight layers. Why: with delta synapses a spike carries no amplitude, so no fixed scale maps ReLU
-values to spike times exactly (that needs ramp synapses); matching the firing level to data is
-the one free choice per layer, and a small search over it is cheap next to fine-tuning.
+and keeps the one with the highest TTFS accuracy on the calibration samples, ties among output
+classes split (:func:`tie_split_accuracy`; a tie between candidates keeps the current choice):
+``1 + 4 L`` evaluations for ``L`` weight layers. Why: with delta synapses a spike carries no
+amplitude, so no fixed scale maps ReLU values to spike times exactly (that needs ramp synapses);
+matching the firing level to data is the one free choice per layer, and a small search over it
+is cheap next to fine-tuning.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import numpy as np
 
 from ttfs_deploy.data.datasets import Dataset, load_dataset
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.importers import FINETUNE_BATCH_SIZE, FINETUNE_LR
+from ttfs_deploy.importers import finetune_defaults
 from ttfs_deploy.importers.convert import ann_forward, calibrate, model_config
 from ttfs_deploy.importers.onnx_graph import AnnGraph, read_onnx
 
@@ -140,7 +140,8 @@ def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: i
     if finetune:
         from ttfs_deploy.train import TrainConfig, train
 
-        cfg = train_config or TrainConfig(lr=FINETUNE_LR, batch_size=FINETUNE_BATCH_SIZE)
+        lr, batch_size = finetune_defaults(data_name)
+        cfg = train_config or TrainConfig(lr=lr, batch_size=batch_size)
         cfg.epochs = finetune
         start = time.time()
         record = train(config, train_data.head(finetune_limit), test_data, cfg, output, meta=meta, on_epoch=on_epoch,
