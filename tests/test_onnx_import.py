@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 from ttfs_deploy.errors import TTFSError
-from ttfs_deploy.importers.convert import ann_forward, build_model, model_config, ttfs_state
+from ttfs_deploy.data.datasets import Dataset
+from ttfs_deploy.importers.convert import ann_forward, build_model, model_config, tie_split_accuracy, ttfs_state
+from ttfs_deploy.model.network import first_spike_times
 from ttfs_deploy.importers.onnx_graph import read_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,16 +73,50 @@ def test_weights_round_trip_layer_by_layer(tmp_path):
 
 
 def test_checkpoint_weights_are_the_ann_weights_at_unit_scales(tmp_path):
-    """With tau = 1 and spike values 1 the conversion is the identity on weights (bias / T per step)."""
+    """With tau = 1 and spike values 1 the conversion is the identity on weights, except that the
+    first layer's (a current at every step) is divided by T like every bias (per step)."""
     model, T = small_cnn(), 8
     graph = read_onnx(str(export(model, tmp_path / "cnn.onnx")))
     n = len(graph.weight_layers)
     state = ttfs_state(graph, [1.0] * n, [np.ones(layer.weight.shape[0]) for layer in graph.weight_layers], T)
     net = build_model(model_config(graph, (1, 8, 8), T), state)
     ttfs_layers = [m for m in net.layers if hasattr(m, "weight")]
-    for layer, (w, b) in zip(ttfs_layers, torch_weights(model), strict=True):
-        np.testing.assert_array_equal(layer.weight.detach().numpy(), w.astype(np.float32))
+    for index, (layer, (w, b)) in enumerate(zip(ttfs_layers, torch_weights(model), strict=True)):
+        np.testing.assert_array_equal(layer.weight.detach().numpy(), (w / T if index == 0 else w).astype(np.float32))
         np.testing.assert_array_equal(layer.bias.detach().numpy(), (b / T).astype(np.float32))
+
+
+def hand_net(tmp_path: Path, T: int = 8):
+    """FC3-FC10 on an all-ones 8x8 image: hidden pre-activations z = (0.5, 1, 3), the third hidden
+    neuron drives classes 0 and 1 equally; converted with tau = 1 and spike values 1."""
+    ann = nn.Sequential(nn.Flatten(), nn.Linear(64, 3), nn.ReLU(), nn.Linear(3, 10))
+    with torch.no_grad():
+        ann[1].weight.copy_(torch.tensor([0.5, 1.0, 3.0])[:, None].expand(3, 64) / 64)
+        ann[1].bias.zero_()
+        ann[3].weight.zero_()
+        ann[3].weight[:2, 2] = 1.0
+        ann[3].bias.zero_()
+    graph = read_onnx(str(export(ann, tmp_path / "hand.onnx")))
+    state = ttfs_state(graph, [1.0, 1.0], [np.ones(3), np.ones(10)], T)
+    return build_model(model_config(graph, (1, 8, 8), T), state)
+
+
+def test_first_layer_fires_iff_z_reaches_tau_at_ceil_T_tau_over_z(tmp_path):
+    """The image is a current at every step: z = 0.5 < tau never fires; z = 1 = tau fires at the
+    last step, ceil(8 / 1) - 1 = 7; z = 3 at ceil(8 / 3) - 1 = 2; the output follows at once."""
+    net = hand_net(tmp_path)
+    spikes, _, _ = net.run(torch.ones(1, 64))
+    assert first_spike_times(spikes[0]).tolist() == [[-1, 7, 2]]
+    assert first_spike_times(spikes[1]).tolist() == [[2, 2] + [-1] * 8]
+
+
+def test_calibration_score_splits_ties_and_silence(tmp_path):
+    """Classes 0 and 1 spike at the same step: label 0 or 1 scores 1/2, label 5 scores 0; a black
+    image leaves the output silent, 1/10 for any label."""
+    net = hand_net(tmp_path)
+    x = np.stack([np.ones((1, 8, 8)), np.ones((1, 8, 8)), np.ones((1, 8, 8)), np.zeros((1, 8, 8))]).astype(np.float32)
+    data = Dataset("hand", x, np.array([0, 1, 5, 3]))
+    assert tie_split_accuracy(net, data) == pytest.approx((0.5 + 0.5 + 0 + 0.1) / 4)
 
 
 def test_matmul_add_reads_as_a_dense_layer(tmp_path):
@@ -233,3 +269,28 @@ def test_import_writes_an_ordinary_checkpoint_that_compiles_and_runs(tmp_path):
     compiled = run_backend(int_net, "eventsim", test)
     assert compiled["samples"] == 60
     assert abs(compiled["accuracy"] - evaluate(net, test)["accuracy"]) <= 0.05
+
+
+def test_cli_finetune_writes_the_finetuned_checkpoint(tmp_path):
+    """`import --finetune 1` through the CLI (outputs staged until the command ends): the checkpoint
+    holds the last epoch's weights (those of the resume state) and records the fine-tuned accuracy."""
+    import json
+
+    from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_checkpoint, load_raw
+
+    path = export(small_cnn(), tmp_path / "cnn.onnx")
+    out, report = tmp_path / "tuned.pt", tmp_path / "tuned.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "ttfs_deploy.cli", "import", str(path), "--data", "digits",
+                           "--T", "4", "--finetune", "1", "--limit", "64", "--calibration-samples", "64",
+                           "-o", str(out), "--json", str(report), "--device", "cpu"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(report.read_text())
+    assert result["finetune_epochs"] == 1 and result["finetune_samples"] == 64
+    net, meta = load_checkpoint(str(out))
+    assert meta["import"]["finetuned_accuracy"] == result["finetuned_accuracy"] == meta["accuracy"]
+    assert meta["epochs_done"] == 1 and meta["train"]["lr"] == 3e-3 and meta["train"]["batch_size"] == 16
+    state = load_raw(str(out) + ".last.pt", STATE_FORMAT, "resume state")["state_dict"]
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(value, state[key], rtol=0, atol=0)

@@ -220,9 +220,9 @@ def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, en
 @click.option("--T", "T", type=click.IntRange(2, T_MAX), default=16, show_default=True, help="time steps")
 @click.option("--finetune", type=click.IntRange(0), default=0, show_default=True,
               help="then fine-tune the TTFS network for N epochs (BPTT)")
-@click.option("--lr", type=FiniteFloat(0, min_open=True), default=1e-3, show_default=True,
-              help="fine-tuning learning rate")
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--lr", type=FiniteFloat(0, min_open=True),
+              help="fine-tuning learning rate (default: 3e-3 on digits, else 1e-3)")
+@click.option("--batch-size", type=click.IntRange(1), help="fine-tuning batch size (default: 16 on digits, else 64)")
 @click.option("--qat-epochs", type=click.IntRange(0), default=0, show_default=True,
               help="last N fine-tuning epochs train on the 8-bit weight grid the compiler uses")
 @click.option("--limit", type=click.IntRange(1), help="fine-tune on the first N training samples only")
@@ -235,11 +235,13 @@ def import_cmd(model, data_name, data_dir, output, T, finetune, lr, batch_size, 
                seed, device, json_path) -> None:
     """Convert a ReLU network exported to ONNX (MODEL.onnx) into a TTFS checkpoint."""
     from ttfs_deploy.decision import format_decision_step
+    from ttfs_deploy.importers import finetune_defaults
     from ttfs_deploy.importers.onnx import import_onnx
     from ttfs_deploy.train import TrainConfig
 
-    cfg = TrainConfig(lr=lr, batch_size=batch_size, seed=seed, jitter=0, qat_epochs=min(qat_epochs, finetune),
-                      device=_device(device))
+    default_lr, default_batch_size = finetune_defaults(data_name)
+    cfg = TrainConfig(lr=default_lr if lr is None else lr,
+                      batch_size=default_batch_size if batch_size is None else batch_size, seed=seed, jitter=0, qat_epochs=min(qat_epochs, finetune), device=_device(device))
     side_files = {"the fine-tuning state": output + ".last.pt", "the fine-tuning log": output + ".log.jsonl"}
     with command_outputs({"-o": output, "--json": json_path}, [model, data_name], progress=side_files):
         result = import_onnx(model, data_name, output, T=T, finetune=finetune, data_dir=data_dir,

@@ -22,10 +22,12 @@ The rule, per weight layer ``l`` with ANN pre-activation ``z_l = W_l a_{l-1} + b
 ``tau_l`` is a quantile ``q_l`` of the layer's positive ANN pre-activations on the calibration
 samples. The ``q_l`` are chosen greedily, first layer first, from :data:`QUANTILES`: each keeps
 the choices before it, tries every candidate with the later layers at :data:`START_QUANTILE`,
-and keeps the one with the highest TTFS accuracy on the calibration samples (a tie keeps the
-current choice): ``1 + 4 L`` evaluations for ``L`` weight layers. Why: with delta synapses a spike carries no amplitude, so no fixed scale maps ReLU
-values to spike times exactly (that needs ramp synapses); matching the firing level to data is
-the one free choice per layer, and a small search over it is cheap next to fine-tuning.
+and keeps the one with the highest TTFS accuracy on the calibration samples, ties among output
+classes split (:func:`tie_split_accuracy`; a tie between candidates keeps the current choice):
+``1 + 4 L`` evaluations for ``L`` weight layers. Why: with delta synapses a spike carries no
+amplitude, so no fixed scale maps ReLU values to spike times exactly (that needs ramp synapses);
+matching the firing level to data is the one free choice per layer, and a small search over it
+is cheap next to fine-tuning.
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ import torch
 import torch.nn.functional as F
 
 from ttfs_deploy.data.datasets import Dataset
+from ttfs_deploy.data.encoders import encode
 from ttfs_deploy.importers.onnx_graph import AnnGraph
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
-from ttfs_deploy.train.evaluate import evaluate
 
 QUANTILES = (0.1, 0.35, 0.5, 0.65, 0.9)  #: candidate q_l
 START_QUANTILE = 0.5  #: q_l of the layers not yet searched
@@ -113,7 +115,9 @@ def ttfs_state(graph: AnnGraph, tau: List[float], values: List[np.ndarray], T: i
         if layer.kind == "avgpool":
             continue
         w = layer.weight.copy()
-        if previous is not None:
+        if previous is None:  # the analog image is a current at every step: reach tau_1 by the end of the window
+            w = w / T
+        else:
             if layer.kind == "conv":
                 w = w * previous[None, :, None, None]
             else:  # each input of the flattened map belongs to channel j // (H W)
@@ -133,6 +137,25 @@ def build_model(config: ModelConfig, state: Dict[str, torch.Tensor]) -> TTFSNet:
     return model.eval()
 
 
+@torch.no_grad()
+def tie_split_accuracy(model: TTFSNet, data: Dataset, batch_size: int = 128) -> float:
+    """Accuracy of the decoder's logits with ties split: a sample whose true class shares the
+    earliest output spike with ``k - 1`` others counts ``1 / k`` (a silent output, ``1 / n_classes``).
+
+    This is what the fine-tuning loss sees (the temporal-weighting logits cannot tell classes
+    spiking at the same step apart); the deployed decision breaks such ties by membrane potential.
+    """
+    model.eval()
+    times = encode(model.config.encoder, data.x, model.config.T)
+    score = 0.0
+    for start in range(0, len(data), batch_size):
+        logits = model(torch.as_tensor(times[start:start + batch_size]))
+        top = logits == logits.max(1, keepdim=True).values
+        label = torch.as_tensor(data.y[start:start + batch_size]).long()
+        score += float((top.gather(1, label[:, None])[:, 0] / top.sum(1)).sum())
+    return score / max(1, len(data))
+
+
 def calibrate(graph: AnnGraph, config: ModelConfig, data: Dataset) -> Tuple[Calibration, TTFSNet]:
     """Choose each layer's quantile greedily on ``data`` (training samples); see the module doc."""
     _, pre = ann_forward(graph, data.x)
@@ -143,7 +166,7 @@ def calibrate(graph: AnnGraph, config: ModelConfig, data: Dataset) -> Tuple[Cali
         tau = [float(levels[i][QUANTILES.index(q)]) for i, q in enumerate(quantiles)]
         values = [_channel_values(z, t) for z, t in zip(pre, tau)]
         model = build_model(config, ttfs_state(graph, tau, values, config.T))
-        return float(evaluate(model, data)["accuracy"]), model, tau, values
+        return tie_split_accuracy(model, data), model, tau, values
 
     chosen = [START_QUANTILE] * len(pre)
     best = candidate(chosen)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ttfs_deploy.data.datasets import Dataset, load_dataset
 from ttfs_deploy.errors import TTFSError
+from ttfs_deploy.importers import finetune_defaults
 from ttfs_deploy.importers.convert import ann_forward, calibrate, model_config
 from ttfs_deploy.importers.onnx_graph import AnnGraph, read_onnx
 
@@ -100,7 +101,8 @@ def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: i
     ``epochs`` is replaced by ``finetune``; ``finetune_limit`` keeps the first N training samples for
     fine-tuning (calibration always uses the first ``calibration_samples``). ``log`` receives one line per finished step.
     """
-    from ttfs_deploy.model.checkpoint import load_checkpoint, save_checkpoint
+    from ttfs_deploy.model.checkpoint import load_state, save_checkpoint
+    from ttfs_deploy.model.network import TTFSNet
     from ttfs_deploy.train.evaluate import evaluate
 
     seconds: Dict[str, float] = {}
@@ -138,14 +140,20 @@ def import_onnx(path: str, data_name: str, output: str, T: int = 16, finetune: i
     if finetune:
         from ttfs_deploy.train import TrainConfig, train
 
-        cfg = train_config or TrainConfig()
+        lr, batch_size = finetune_defaults(data_name)
+        cfg = train_config or TrainConfig(lr=lr, batch_size=batch_size)
         cfg.epochs = finetune
         start = time.time()
         record = train(config, train_data.head(finetune_limit), test_data, cfg, output, meta=meta, on_epoch=on_epoch,
                        initial_state=model.state_dict())
         seconds["finetune"] = time.time() - start
         finetuned = float(record["test_accuracy"])
-        model, meta = load_checkpoint(output)
+        # the trainer's checkpoint stays a hidden temp file until the command ends (io_utils.command_outputs);
+        # its resume state is written at once and holds the same last-epoch weights
+        model = TTFSNet(config)  # config.weight_bits is the trainer's (QAT)
+        load_state(output + ".last.pt", model)
+        meta = dict(meta, train=asdict(cfg), epochs_done=finetune, accuracy=finetuned,
+                    latency_steps_mean=record["latency_steps_mean"])
         meta["import"]["finetuned_accuracy"] = finetuned
     meta["import"]["seconds"] = seconds
     save_checkpoint(output, model, meta)
