@@ -232,6 +232,10 @@ TAMPERED = {
     "negative hop delay": (_set(lambda n: n.layers[0], "hop_delay", -1), "hop_delay"),
     "hop delay 7": (_set(lambda n: n.layers[1], "hop_delay", 7), "hop_delay 7"),
     "weight_exp 99": (_set(lambda n: n.layers[0], "weight_exp", 99), "weight_exp 99 outside"),
+    "malformed split record": (lambda n: n.layers[0].info.__setitem__("split", {"of": "fc1", "level": "1"}),
+                               "info.split must be"),
+    "split groups short of the row": (lambda n: n.layers[0].info.__setitem__(
+        "split", {"of": "fc1", "level": 1, "groups": 1, "group_size": 1}), "relay groups of 1 do not cover"),
 }
 
 

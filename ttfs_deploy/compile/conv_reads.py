@@ -175,10 +175,10 @@ class ConvReads:
         """From a conv layer: an ordinary one reads every channel with every tap; a layer made by
         the fan-in split is read off :meth:`IntLayer.synapse_mask` (its segments are its groups)."""
         geometry = ConvGeometry.of(layer)
-        split = getattr(layer, "info", {}).get("split")
-        if not split:
+        split = getattr(layer, "split", None)
+        if split is None:
             return cls.everything(geometry)
-        segments = int(split["groups"]) if split["level"] else 1   # the final layer: one segment
+        segments = split.groups if split.level else 1   # the final layer: one segment
         return cls.from_mask(geometry, layer.synapse_mask(), segments)
 
     @classmethod

@@ -180,7 +180,7 @@ def max_fan_in(layer, reads: Optional[ConvReads] = None) -> int:
     split its block structure, :attr:`IntLayer.fan_in`)."""
     if layer.kind == "conv":
         return (reads or ConvReads.of(layer)).max_fan_in()
-    if getattr(layer, "info", {}).get("split"):
+    if getattr(layer, "split", None) is not None:
         return layer.fan_in
     return int((np.asarray(layer.weight) != 0).sum(axis=1).max(initial=0))
 
@@ -234,10 +234,10 @@ class _Refusal:
     def raise_for(self, what: str, figure: int) -> None:
         name, limit = self.layer.name, int(self.limits[LIMIT_KEYS[what]])
         conv = self.layer.kind == "conv"
-        split = getattr(self.layer, "info", {}).get("split")
+        split = self.layer.split
         if what == "input_axons":
             if split:
-                shape, change = f"its group of the fan-in split of {split['of']}", "fewer inputs"
+                shape, change = f"its group of the fan-in split of {split.of}", "fewer inputs"
             elif conv:
                 shape = "C_in x kh x kw = " + " x ".join(str(d) for d in self.layer.weight.shape[1:])
                 change = "fewer input channels or a smaller kernel"

@@ -16,7 +16,7 @@ For a layer with fan-in ``F > A`` (``A = input_axons_per_core``):
   relays' payloads with weight 1 (a ``1 x 1`` convolution for conv layers), so its synaptic
   input, membrane and spike times are exactly the unsplit layer's in the reference frame.
 
-Every layer made here carries ``info["split"]``. Each relay level is one more hop, so the pass
+Every layer made here carries ``info["split"]`` (:class:`~ttfs_deploy.ir.network.SplitInfo`). Each relay level is one more hop, so the pass
 renumbers ``hop_delay`` (layer ``i`` of the new chain lags by ``i + 1`` steps) and
 ``IntNetwork.total_steps`` grows by one per relay level.
 """
@@ -35,7 +35,7 @@ from ttfs_deploy.compile.placement import conv_tiles, profile_limits
 from ttfs_deploy.compile.quantize import membrane_bounds
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
-from ttfs_deploy.ir.network import MAX_LAYER_SYNAPSES, IntLayer, IntNetwork
+from ttfs_deploy.ir.network import MAX_LAYER_SYNAPSES, IntLayer, IntNetwork, SplitInfo
 
 
 def split_fan_in(net: IntNetwork, profile: HardwareProfile) -> IntNetwork:
@@ -68,10 +68,10 @@ def split_layer(layer: IntLayer, axons: int, per: Optional[int] = None) -> List[
     """``layer`` as relay layers (one per level) followed by the final summing layer; level-1
     groups take ``per`` (default ``axons``) consecutive entries of a neuron's weight row."""
     relays = [_first_relays(layer, per or axons)]
-    groups = relays[0].info["split"]["groups"]
+    groups = relays[0].split.groups
     while groups > axons:
         relays.append(_summing(layer, relays[-1], groups, axons, level=len(relays) + 1))
-        groups = relays[-1].info["split"]["groups"]
+        groups = relays[-1].split.groups
     final = _summing(layer, relays[-1], groups, axons, level=0)
     return relays + [final]
 
@@ -144,8 +144,7 @@ def _summing(layer: IntLayer, relays: IntLayer, groups: int, axons: int, level: 
     weight, out_groups = _summing_weight(layer.kind, n, groups, axons)
     in_shape = tuple(relays.output_shape)
     if level == 0:
-        info = dict(layer.info, split={"of": layer.name, "level": 0, "groups": groups,
-                                       "group_size": min(groups, axons)})
+        info = dict(layer.info, split=SplitInfo(layer.name, 0, groups, min(groups, axons)).to_dict())
         return replace(layer, weight=weight, weight_exp=0, input_shape=in_shape, stride=(1, 1),
                        padding=(0, 0), info=info)
     # a sum over some groups is bounded by the whole layer's worst-case input
@@ -172,5 +171,5 @@ def _relay(layer: IntLayer, weight: np.ndarray, weight_exp: int, input_shape, st
                         f"{semantics.GRADED_BITS}-bit graded payload", "recompile with fewer weight bits")
     relay.info = {"provenance": f"fan-in split of {layer.name}", "binding_constraint": "input axons",
                   "max_step_input": payload, "max_abs_v": payload, "v_limit": semantics.PAYLOAD_MAX,
-                  "split": {"of": layer.name, "level": level, "groups": groups, "group_size": group_size}}
+                  "split": SplitInfo(layer.name, level, groups, group_size).to_dict()}
     return relay

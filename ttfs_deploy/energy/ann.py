@@ -116,12 +116,12 @@ def _biases(layer) -> int:
 def ann_shape(layer) -> Tuple[int, int, int, int]:
     """``(macs, parameters, inputs, outputs)`` of ``layer`` as an ANN layer (the fan-in split's
     layers as in the module docstring)."""
-    split = getattr(layer, "info", {}).get("split")
-    if split and split["level"] != 1:
+    split = getattr(layer, "split", None)
+    if split and split.level != 1:
         return 0, 0, 0, 0
     macs, inputs = connections(layer), int(np.prod(layer.input_shape))
     if split:  # the original layer: its weights are the relays' group blocks, its bias is on the summing layer
-        groups = int(split["groups"])
+        groups = split.groups
         parameters = int(layer.synapse_mask().sum()) + _biases(layer) // groups
         return macs, parameters, inputs, int(layer.n_neurons) // groups
     parameters = int(np.asarray(layer.weight).size) + _biases(layer)

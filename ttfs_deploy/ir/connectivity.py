@@ -54,9 +54,9 @@ def connections(layer) -> int:
     A convolution's count comes from its geometry, summed over output positions without building
     its matrix; a layer made by the fan-in split counts its block structure
     (``IntLayer.synapse_mask``)."""
-    split = getattr(layer, "info", {}).get("split")
-    if split and split["level"] == 1:  # level-1 relays partition the split layer's own synapses
-        mask = np.ones((len(layer.weight) // int(split["groups"]),) + layer.weight.shape[1:], np.int64)
+    split = getattr(layer, "split", None)
+    if split and split.level == 1:  # level-1 relays partition the split layer's own synapses
+        mask = np.ones((len(layer.weight) // split.groups,) + layer.weight.shape[1:], np.int64)
     elif split:
         mask = layer.synapse_mask().astype(np.int64)
     else:

@@ -16,8 +16,8 @@ Conventions shared by every module:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Literal, Optional, Tuple
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -101,6 +101,43 @@ class FloatNetwork:
     metadata: Dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SplitInfo:
+    """Where a layer made by the fan-in split (``compile/split.py``) comes from; stored in
+    ``IntLayer.info["split"]`` (and so in the NIR metadata) as a plain dict.
+
+    * ``of``: the name of the layer that was split;
+    * ``level``: 1 for the relays reading that layer's inputs, 2, 3, ... for relays adding
+      relay payloads, 0 for the final (fire-once) layer adding the last level;
+    * ``groups``: groups of inputs per output neuron at this level (``len(weight) // groups``
+      neurons per group for level 1);
+    * ``group_size``: inputs per group (level 1: consecutive entries of the flattened weight
+      row, inputs or ``(c_in, ky, kx)`` taps; other levels: relay payloads).
+    """
+
+    of: str
+    level: int
+    groups: int
+    group_size: int
+
+    @classmethod
+    def of_info(cls, info: Mapping[str, Any], where: str = "layer") -> Optional["SplitInfo"]:
+        """``info["split"]`` checked and typed; ``None`` for a layer the split did not make."""
+        raw = info.get("split")
+        if raw is None:
+            return None
+        fields_ok = isinstance(raw, dict) and set(raw) == {"of", "level", "groups", "group_size"}
+        ints = fields_ok and all(isinstance(raw[k], (int, np.integer)) and not isinstance(raw[k], bool)
+                                for k in ("level", "groups", "group_size"))
+        _check(ints and isinstance(raw["of"], str) and raw["level"] >= 0 and raw["groups"] >= 1
+               and raw["group_size"] >= 1,
+               f"{where}: info.split must be {{of: name, level >= 0, groups >= 1, group_size >= 1}}")
+        return cls(raw["of"], int(raw["level"]), int(raw["groups"]), int(raw["group_size"]))
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class IntLayer(LayerGeometry):
     """One deployable layer, in the units of Lava's fixed-point models.
@@ -119,7 +156,7 @@ class IntLayer(LayerGeometry):
       made by fan-in splitting (``compile/split.py``), which send their exact synaptic input
       every step as a graded spike (:func:`ttfs_deploy.semantics.relay_step`; bias, ``vth``
       unused). A layer after a relay layer receives graded spikes. Layers made by the split
-      carry ``info["split"]`` (the layer they come from, level, groups).
+      carry ``info["split"]``, read as :attr:`split` (:class:`SplitInfo`).
     """
 
     name: str
@@ -138,28 +175,33 @@ class IntLayer(LayerGeometry):
     neuron: NeuronKind = "fire_once"
 
     @property
+    def split(self) -> Optional[SplitInfo]:
+        """What the fan-in split made this layer from (``None`` for an ordinary layer)."""
+        return SplitInfo.of_info(self.info, f"layer {self.name!r}")
+
+    @property
     def fan_in(self) -> int:
         """Presynaptic neurons of one neuron (the input axons it needs), the largest over the
         layer's neurons: the weight row or kernel size, zeros included, or for a layer made by
         the fan-in split its block structure (:meth:`synapse_mask`)."""
-        if "split" not in self.info:
+        if self.split is None:
             return int(self.weight[0].size)
         return int(self.synapse_mask().reshape(len(self.weight), -1).sum(1).max(initial=0))
 
     def synapse_mask(self) -> np.ndarray:
         """1 where a synapse exists (int8, the shape of ``weight``): every weight, zeros included,
         except in layers made by the fan-in split, whose zero blocks connect nothing. Level-1
-        relays (``info["split"]["level"] == 1``) connect only entries ``[g * group_size,
+        relays (``split.level == 1``) connect only entries ``[g * group_size,
         (g + 1) * group_size)`` of the flattened weight row (inputs, or ``(c_in, ky, kx)`` taps)
         in group ``g``; the summing layers their weight-1 entries."""
-        split = self.info.get("split")
-        if not split:
+        split = self.split
+        if split is None:
             return np.ones(self.weight.shape, np.int8)
-        if split["level"] != 1:
+        if split.level != 1:
             return (self.weight != 0).astype(np.int8)
         mask = np.zeros(self.weight.shape, np.int8)
         flat = mask.reshape(len(mask), -1)   # a view
-        groups, per = int(split["groups"]), int(split["group_size"])
+        groups, per = split.groups, split.group_size
         rows = len(self.weight) // groups
         for g in range(groups):
             flat[g * rows:(g + 1) * rows, g * per:(g + 1) * per] = 1
@@ -197,6 +239,11 @@ class IntLayer(LayerGeometry):
                f"{where}: bias exponent outside 0..{semantics.BIAS_EXP_MAX}")
         _check(isinstance(self.hop_delay, (int, np.integer)) and self.hop_delay >= 0,
                f"{where}: hop_delay {self.hop_delay!r} must be an integer >= 0")
+        split = SplitInfo.of_info(self.info, where)
+        if split is not None and split.level == 1:
+            _check(len(self.weight) % split.groups == 0 and split.group_size * split.groups >= self.weight[0].size,
+                   f"{where}: {split.groups} relay groups of {split.group_size} do not cover its "
+                   f"{len(self.weight)} x {self.weight[0].size} weights")
 
     def bias_per_neuron(self) -> np.ndarray:
         """Per-step bias in membrane units, one value per neuron, flattened C-order (int64)."""

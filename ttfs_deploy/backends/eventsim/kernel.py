@@ -135,7 +135,7 @@ class FlatNetwork:
             input_start=np.cumsum([0] + [len(f) for f in fan_out])[:-1].astype(np.int64),
             connections=np.asarray([connections(layer) for layer in net.layers], dtype=np.int64),
             relay=np.asarray([layer.neuron == "relay" for layer in net.layers], dtype=np.bool_),
-            spanned=np.asarray(["split" in layer.info for layer in net.layers], dtype=np.bool_),
+            spanned=np.asarray([layer.split is not None for layer in net.layers], dtype=np.bool_),
             span_lo=np.concatenate([s[0] for s in spans]).astype(np.int64),
             span_hi=np.concatenate([s[1] for s in spans]).astype(np.int64),
             span_start=np.cumsum([0] + [len(s[0]) for s in spans])[:-1].astype(np.int64),
