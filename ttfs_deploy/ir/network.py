@@ -239,7 +239,7 @@ class IntLayer(LayerGeometry):
                f"{where}: bias exponent outside 0..{semantics.BIAS_EXP_MAX}")
         _check(isinstance(self.hop_delay, (int, np.integer)) and self.hop_delay >= 0,
                f"{where}: hop_delay {self.hop_delay!r} must be an integer >= 0")
-        split = SplitInfo.of_info(self.info, where)
+        split = self.split
         if split is not None and split.level == 1:
             _check(len(self.weight) % split.groups == 0 and split.group_size * split.groups >= self.weight[0].size,
                    f"{where}: {split.groups} relay groups of {split.group_size} do not cover its "
