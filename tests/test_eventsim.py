@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -165,3 +171,34 @@ def test_unknown_backend_and_unsupported_early_exit_are_one_line_errors(hand_net
         run_network(net, times, "tpu")
     with pytest.raises(TTFSError, match="cannot stop samples early"):
         run_network(net, times, "torch", early_exit=True)
+
+
+KERNEL_CACHE_PROBE = """
+from ttfs_deploy.backends.eventsim import kernel
+kernel.warm_up()
+print(sum(kernel._run.stats.cache_hits.values()), sum(kernel._run.stats.cache_misses.values()))
+"""
+
+
+def test_editing_the_semantics_recompiles_the_cached_kernel(tmp_path):
+    """numba's on-disk cache is keyed on kernel.py, not on the semantics.py functions it
+    inlines: an edit to semantics.py alone must still miss the cache (a stale kernel would
+    disagree with torch and Lava), and an unchanged tree must hit it."""
+    import ttfs_deploy
+
+    package = Path(ttfs_deploy.__file__).parent
+    copy = tmp_path / "src" / "ttfs_deploy"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    env = {**os.environ, "PYTHONPATH": str(copy.parent), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+
+    def hits_and_misses() -> tuple:
+        out = subprocess.run([sys.executable, "-c", KERNEL_CACHE_PROBE], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, check=True).stdout
+        hits, misses = out.split()
+        return int(hits), int(misses)
+
+    assert hits_and_misses() == (0, 1)      # a cold cache compiles
+    assert hits_and_misses() == (1, 0)      # an unchanged tree loads it
+    with open(copy / "semantics.py", "a") as f:
+        f.write("\n# an edit\n")
+    assert hits_and_misses() == (0, 1)      # semantics.py changed: compiled afresh, not loaded

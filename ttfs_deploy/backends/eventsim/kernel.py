@@ -21,8 +21,10 @@ the adds (measured: 2x on the Fashion-MNIST 64-axon network's summing conv).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -243,92 +245,109 @@ def _add_conv_taps(acc, weights, start, g, j, payload, spanned, span_lo, span_hi
                     acc_at[c] += taps[c] * payload
 
 
-@numba.njit(parallel=True, cache=True)
-def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_start, order,
-         bias, vth, fan_out, input_start, connections, relay, spanned, span_lo, span_hi, span_start,
-         times, v_final, v_spike, counts):
-    B, n_inputs = input_times.shape
-    L = len(geometry)
-    N = neuron_start[L]
-    out0 = neuron_start[L - 1]
-    widest = n_inputs
-    for l in range(L):
-        widest = max(widest, neuron_start[l + 1] - neuron_start[l])
-    for b in numba.prange(B):
-        times[b, :] = NEVER
-        v_spike[b, :] = 0
-        counts[b, :, :] = 0
-        v = np.zeros(N, np.int64)
-        fired = np.zeros(N, np.bool_)
-        acc = np.zeros(widest, np.int64)
-        spikes_in = np.empty(widest, np.int64)
-        spikes_out = np.empty(widest, np.int64)
-        payload_in = np.ones(widest, np.int64)    # binary spikes carry 1
-        payload_out = np.ones(widest, np.int64)
-        spiked = np.zeros(widest, np.bool_)
-        v_pre = np.zeros(widest, np.int64)
-        for t in range(T):
-            n_in = 0
-            for j in range(n_inputs):
-                if input_times[b, j] == t:
-                    spikes_in[n_in] = j
-                    payload_in[n_in] = 1
-                    n_in += 1
-            for l in range(L):
-                g = geometry[l]
-                first, n = neuron_start[l], neuron_start[l + 1] - neuron_start[l]
-                syn_ops = 0
-                spans = span_start[l]
-                for s in range(n_in):  # event-driven synaptic work: spikes x fan-out
-                    j, p = spikes_in[s], payload_in[s]
-                    syn_ops += fan_out[input_start[l] + j]
-                    if g[0] == DENSE:
-                        q = span_start[l] + j
-                        _add_dense_row(acc, weights, weight_start[l] + j * n, span_lo[q], span_hi[q], p)
+def semantics_digest() -> str:
+    """SHA-256 of ``semantics.py``'s source. numba's on-disk cache is keyed on this file's
+    timestamp and the kernel's own bytecode, not on the functions it inlines from
+    ``semantics.py``; :func:`_make_run` closes over this digest, which numba hashes into the
+    cache key, so editing the integer semantics recompiles the kernel instead of loading a stale one."""
+    return hashlib.sha256(Path(semantics.__file__).read_bytes()).hexdigest()
+
+
+def _make_run(semantics_source: str):
+    """The event-driven kernel, cached by numba per ``semantics_source`` (:func:`semantics_digest`)."""
+
+    @numba.njit(parallel=True, cache=True)
+    def _run(input_times, T, early_exit, geometry, weights, weight_start, neuron_start, order,
+             bias, vth, fan_out, input_start, connections, relay, spanned, span_lo, span_hi, span_start,
+             times, v_final, v_spike, counts):
+        _cache_key = semantics_source  # a closure variable, so part of numba's cache key
+        B, n_inputs = input_times.shape
+        L = len(geometry)
+        N = neuron_start[L]
+        out0 = neuron_start[L - 1]
+        widest = n_inputs
+        for l in range(L):
+            widest = max(widest, neuron_start[l + 1] - neuron_start[l])
+        for b in numba.prange(B):
+            times[b, :] = NEVER
+            v_spike[b, :] = 0
+            counts[b, :, :] = 0
+            v = np.zeros(N, np.int64)
+            fired = np.zeros(N, np.bool_)
+            acc = np.zeros(widest, np.int64)
+            spikes_in = np.empty(widest, np.int64)
+            spikes_out = np.empty(widest, np.int64)
+            payload_in = np.ones(widest, np.int64)    # binary spikes carry 1
+            payload_out = np.ones(widest, np.int64)
+            spiked = np.zeros(widest, np.bool_)
+            v_pre = np.zeros(widest, np.int64)
+            for t in range(T):
+                n_in = 0
+                for j in range(n_inputs):
+                    if input_times[b, j] == t:
+                        spikes_in[n_in] = j
+                        payload_in[n_in] = 1
+                        n_in += 1
+                for l in range(L):
+                    g = geometry[l]
+                    first, n = neuron_start[l], neuron_start[l + 1] - neuron_start[l]
+                    syn_ops = 0
+                    spans = span_start[l]
+                    for s in range(n_in):  # event-driven synaptic work: spikes x fan-out
+                        j, p = spikes_in[s], payload_in[s]
+                        syn_ops += fan_out[input_start[l] + j]
+                        if g[0] == DENSE:
+                            q = span_start[l] + j
+                            _add_dense_row(acc, weights, weight_start[l] + j * n, span_lo[q], span_hi[q], p)
+                        else:
+                            _add_conv_taps(acc, weights, weight_start[l], g, j, p, spanned[l], span_lo, span_hi,
+                                           spans)
+                    n_spikes, active = 0, 0
+                    v_l, fired_l = v[first:first + n], fired[first:first + n]
+                    bias_l, vth_l = bias[first:first + n], vth[first:first + n]
+                    if relay[l]:  # relays: this step's input goes on as a graded spike
+                        k = 0
+                        for q in range(n):
+                            payload, sent = _relay_step(acc[q])
+                            acc[q] = 0
+                            if sent:
+                                spikes_out[k] = order[first + q]
+                                payload_out[k] = payload
+                                k += 1
+                        n_spikes = active = k
                     else:
-                        _add_conv_taps(acc, weights, weight_start[l], g, j, p, spanned[l], span_lo, span_hi,
-                                       spans)
-                n_spikes, active = 0, 0
-                v_l, fired_l = v[first:first + n], fired[first:first + n]
-                bias_l, vth_l = bias[first:first + n], vth[first:first + n]
-                if relay[l]:  # relays: this step's input goes on as a graded spike
-                    k = 0
-                    for q in range(n):
-                        payload, sent = _relay_step(acc[q])
-                        acc[q] = 0
-                        if sent:
-                            spikes_out[k] = order[first + q]
-                            payload_out[k] = payload
-                            k += 1
-                    n_spikes = active = k
-                else:
-                    for q in range(n):  # every neuron steps; branch-free so that it vectorizes
-                        a_in = acc[q]
-                        acc[q] = 0
-                        v_pre[q] = _integrate(v_l[q], a_in, bias_l[q])
-                        v_l[q], fired_l[q], spiked[q] = _fire(v_pre[q], fired_l[q], vth_l[q])
-                        n_spikes += spiked[q]
-                        active += (a_in != 0) | (bias_l[q] != 0) | spiked[q]
-                if n_spikes > 0 and not relay[l]:
-                    k = 0
-                    for q in range(n):
-                        if spiked[q]:
-                            i = order[first + q]
-                            times[b, first + i] = t
-                            spikes_out[k] = i
-                            payload_out[k] = 1
-                            k += 1
-                            if l == L - 1:
-                                v_spike[b, i] = v_pre[q]
-                counts[b, l, 0] += syn_ops
-                counts[b, l, 1] += connections[l]
-                counts[b, l, 2] += n_spikes
-                counts[b, l, 3] += active
-                counts[b, l, 4] += n - active
-                spikes_in, spikes_out = spikes_out, spikes_in
-                payload_in, payload_out = payload_out, payload_in
-                n_in = n_spikes
-            if early_exit and n_in > 0:  # the output layer spiked: the decision is made
-                break
-        for p in range(out0, N):
-            v_final[b, order[p]] = v[p]
+                        for q in range(n):  # every neuron steps; branch-free so that it vectorizes
+                            a_in = acc[q]
+                            acc[q] = 0
+                            v_pre[q] = _integrate(v_l[q], a_in, bias_l[q])
+                            v_l[q], fired_l[q], spiked[q] = _fire(v_pre[q], fired_l[q], vth_l[q])
+                            n_spikes += spiked[q]
+                            active += (a_in != 0) | (bias_l[q] != 0) | spiked[q]
+                    if n_spikes > 0 and not relay[l]:
+                        k = 0
+                        for q in range(n):
+                            if spiked[q]:
+                                i = order[first + q]
+                                times[b, first + i] = t
+                                spikes_out[k] = i
+                                payload_out[k] = 1
+                                k += 1
+                                if l == L - 1:
+                                    v_spike[b, i] = v_pre[q]
+                    counts[b, l, 0] += syn_ops
+                    counts[b, l, 1] += connections[l]
+                    counts[b, l, 2] += n_spikes
+                    counts[b, l, 3] += active
+                    counts[b, l, 4] += n - active
+                    spikes_in, spikes_out = spikes_out, spikes_in
+                    payload_in, payload_out = payload_out, payload_in
+                    n_in = n_spikes
+                if early_exit and n_in > 0:  # the output layer spiked: the decision is made
+                    break
+            for p in range(out0, N):
+                v_final[b, order[p]] = v[p]
+
+    return _run
+
+
+_run = _make_run(semantics_digest())
