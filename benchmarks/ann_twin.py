@@ -25,7 +25,7 @@ from torch import nn
 
 from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.model.arch import parse_spec
-from ttfs_deploy.train.augment import random_shift
+from ttfs_deploy.train.augment import random_flip, random_shift
 
 
 def twin(arch: str, input_shape, n_classes: int, dropout: float) -> nn.Sequential:
@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--augment-shift", type=int, default=1)
+    ap.add_argument("--augment-flip", action="store_true", help="mirror a random half of the images each epoch")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     train, test = load_dataset(args.data, "train"), load_dataset(args.data, "test")
@@ -84,7 +85,9 @@ def main() -> None:
         accs, start = [], time.perf_counter()
         for epoch in range(args.epochs):
             model.train()
-            xs = torch.as_tensor(random_shift(train.x, args.augment_shift, args.seed * 1000 + epoch), dtype=torch.float32)
+            seed = args.seed * 1000 + epoch
+            xs = torch.as_tensor(random_flip(random_shift(train.x, args.augment_shift, seed), args.augment_flip, seed),
+                                 dtype=torch.float32)
             ys = torch.as_tensor(train.y)
             order = torch.randperm(len(xs))
             for i in range(0, len(xs), args.batch_size):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 from click.testing import CliRunner
 
 from ttfs_deploy.cli import cli
 from ttfs_deploy.model.checkpoint import load_raw
+from ttfs_deploy.train import TrainConfig
 from ttfs_deploy.train.recipes import GENERIC, RECIPES, recipe_for
 
 SHIPPED = {"digits": "examples/models/digits.pt", "fashion-mnist": "examples/models/fashion_mnist.pt"}
@@ -18,7 +21,8 @@ def test_recipe_is_the_shipped_models(data_name):
     payload = load_raw(SHIPPED[data_name])
     recipe = RECIPES[data_name]
     assert {k: payload["config"][k] for k in recipe.model_options()} == recipe.model_options()
-    assert {k: payload["meta"]["train"][k] for k in recipe.train_options()} == recipe.train_options()
+    trained = {**asdict(TrainConfig()), **payload["meta"]["train"]}  # a field added since had its default then
+    assert {k: trained[k] for k in recipe.train_options()} == recipe.train_options()
 
 
 def test_mnist_follows_fashion_mnist_and_other_data_gets_the_generic_recipe():
@@ -52,7 +56,8 @@ def test_cli_defaults_reach_the_saved_config(tmp_path):
 def test_cli_options_override_the_recipe(tmp_path):
     config, train = _train_cli(tmp_path, "--epochs", "1", "--T", "4", "--arch", "FC16-FC10", "--encoder", "latency",
                                "--dropout", "0", "--init-gain", "0.05", "--jitter", "0", "--qat-epochs", "0",
-                               "--batch-size", "32", "--lr", "0.001")
+                               "--batch-size", "32", "--lr", "0.001", "--augment-flip")
     assert (config["T"], config["arch"], config["encoder"], config["dropout"], config["init_gain"]) == \
         (4, "FC16-FC10", "latency", 0.0, 0.05)
-    assert (train["jitter"], train["qat_epochs"], train["batch_size"], train["lr"]) == (0, 0, 32, 0.001)
+    assert (train["jitter"], train["qat_epochs"], train["batch_size"], train["lr"], train["augment_flip"]) == \
+        (0, 0, 32, 0.001, True)

@@ -13,7 +13,7 @@ from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.model.checkpoint import load_checkpoint
 from ttfs_deploy.model.network import ModelConfig
 from ttfs_deploy.train import TrainConfig, train
-from ttfs_deploy.train.augment import random_shift
+from ttfs_deploy.train.augment import random_flip, random_shift
 
 CONFIG = dict(arch="FC16-FC10", input_shape=(1, 8, 8), n_classes=10, T=6, encoder="onoff", dropout=0.2)
 
@@ -90,6 +90,16 @@ def test_random_shift_translates_each_image_with_zero_fill():
     assert set(where[:, 1]) == {1, 2, 3} and set(where[:, 2]) == {1, 2, 3}  # every offset in [-1, 1] occurs
     assert (random_shift(x, 1, seed=3) == shifted).all()  # the seed fixes the shifts
 
+
+
+def test_random_flip_mirrors_a_random_half_left_to_right():
+    x = np.arange(400 * 2 * 3 * 4, dtype=np.float32).reshape(400, 2, 3, 4)
+    flipped = random_flip(x, True, seed=5)
+    assert random_flip(x, False, seed=5) is x
+    mirrored = (flipped == x[..., ::-1]).all(axis=(1, 2, 3))
+    assert (mirrored | (flipped == x).all(axis=(1, 2, 3))).all()  # each image whole: mirrored or untouched
+    assert 150 < mirrored.sum() < 250  # about half
+    assert (random_flip(x, True, seed=5) == flipped).all() and not (random_flip(x, True, seed=6) == flipped).all()
 
 def test_cli_regularization_flags_reach_the_training_config(tmp_path):
     result = CliRunner().invoke(cli, ["train", "--data", "digits", "--arch", "FC16-FC10", "--T", "4", "--epochs", "1",

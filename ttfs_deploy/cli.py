@@ -164,6 +164,8 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--jitter", type=click.IntRange(0, T_MAX), help="input spike-time jitter, steps (default per data set)")
 @click.option("--augment-shift", type=click.IntRange(0),
               help="translate each training image by up to N pixels per epoch, zero fill (default per data set)")
+@click.option("--augment-flip/--no-augment-flip", default=None,
+              help="mirror a random half of the training images left to right each epoch (default per data set)")
 @click.option("--weight-decay", type=FiniteFloat(0), default=0.0, show_default=True, help="Adam L2 penalty")
 @click.option("--qat-epochs", type=click.IntRange(0),
               help="last N epochs train with weights rounded to the 8-bit grid the compiler uses (default per data set)")
@@ -171,8 +173,8 @@ def demo(out: str, json_path: Optional[str], lava_samples: int, epochs: Optional
 @click.option("--device", default=None, help="cpu | cuda | cuda:N (default: cuda when available)")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="MODEL.pt to write")
 def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, encoder, epochs, stop_after, batch_size,
-              lr, limit, seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, weight_decay, qat_epochs,
-              resume, device, output) -> None:
+              lr, limit, seed, init, norm, decoder, init_gain, dropout, jitter, augment_shift, augment_flip, weight_decay,
+              qat_epochs, resume, device, output) -> None:
     """Train a TTFS network with BPTT (the ETTFS recipe) or OTTT (online, memory constant in T); options not
     given follow the data set's recipe (``ttfs_deploy/train/recipes.py``)."""
     from ttfs_deploy.data.datasets import class_count, load_dataset
@@ -191,7 +193,7 @@ def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, en
         n_classes = class_count(train_data, test_data)
         train_data = train_data.head(limit)
         recipe = recipe_for(data_name, arch=arch, T=T, encoder=encoder, init_gain=init_gain, dropout=dropout,
-                            jitter=jitter, augment_shift=augment_shift, epochs=epochs, qat_epochs=qat_epochs,
+                            jitter=jitter, augment_shift=augment_shift, augment_flip=augment_flip, epochs=epochs, qat_epochs=qat_epochs,
                             batch_size=batch_size, lr=lr)
         if recipe.augment_shift >= min(train_data.input_shape[1:]):
             raise TTFSError(f"--augment-shift {recipe.augment_shift} is not smaller than the "

@@ -1,4 +1,4 @@
-"""Training-time augmentation: image translation and input spike-time jitter."""
+"""Training-time augmentation: image translation, mirroring and input spike-time jitter."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ def random_shift(x: np.ndarray, max_shift: int, seed: int) -> np.ndarray:
     cols = dx[:, None] + np.arange(w)[None, :]
     return padded[np.arange(n)[:, None, None, None], np.arange(x.shape[1])[None, :, None, None],
                   rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def random_flip(x: np.ndarray, flip: bool, seed: int) -> np.ndarray:
+    """Mirror a random half of the images (N, C, H, W) left to right (augmentation); ``seed`` draws
+    from its own stream, independent of :func:`random_shift`'s."""
+    if not flip:
+        return x
+    mirrored = np.random.default_rng([seed, 1]).random(len(x)) < 0.5
+    return np.where(mirrored[:, None, None, None], x[..., ::-1], x)
 
 
 def jitter_times(times: np.ndarray, jitter: int, T: int, seed: int) -> np.ndarray:

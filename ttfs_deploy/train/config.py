@@ -33,6 +33,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     augment_shift: int = 0
+    augment_flip: bool = False  #: mirror a random half of the training images each epoch
     jitter: int = 0
     qat_epochs: int = 0
     qat_bits: int = 8

@@ -34,7 +34,7 @@ from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_state, save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
-from ttfs_deploy.train.augment import jitter_times, random_shift
+from ttfs_deploy.train.augment import jitter_times, random_flip, random_shift
 from ttfs_deploy.train.bptt import BPTT
 from ttfs_deploy.train.config import OTTT_LOSSES, RESUMABLE_CHANGES, TrainConfig, TrainMethod
 from ttfs_deploy.train.evaluate import evaluate
@@ -165,7 +165,8 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
         order = torch.randperm(len(labels), generator=generator).numpy()
         if world > 1:  # equal shards, so every rank runs the same number of steps
             order = order[rank::world][:len(labels) // world]
-        images = random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch)
+        images = random_flip(random_shift(train_data.x, cfg.augment_shift, cfg.seed + epoch), cfg.augment_flip,
+                             cfg.seed + epoch)
         times = encode(model_config.encoder, images, model_config.T)
         if model_config.encoder in SPIKE_CODES:
             times = jitter_times(times, cfg.jitter, model_config.T, cfg.seed + epoch)

@@ -4,7 +4,7 @@ A recipe is the exact set of options that made a shipped model, so that
 ``ttfs-deploy train --data fashion-mnist -o m.pt`` reproduces ``examples/models/fashion_mnist.pt``
 (the commands and per-epoch logs are in examples/README.md and docs/BENCHMARKS.md). Options given
 on the command line override single fields. Units: ``T`` in time steps, ``jitter`` in time steps,
-``augment_shift`` in pixels, ``lr`` per Adam step; ``init_gain`` sets Var(W) = gain * T / fan_in.
+``augment_shift`` in pixels (``augment_flip`` mirrors a random half of the images), ``lr`` per Adam step; ``init_gain`` sets Var(W) = gain * T / fan_in.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Recipe:
     augment_shift: int
     epochs: int
     qat_epochs: int
+    augment_flip: bool = False
     batch_size: int = 64
     lr: float = 2e-3
     logit_scale: float = 20.0
@@ -36,7 +37,8 @@ class Recipe:
 
     def train_options(self) -> Dict[str, Any]:
         """The :class:`~ttfs_deploy.train.bptt.TrainConfig` fields this recipe fixes."""
-        return {k: getattr(self, k) for k in ("epochs", "batch_size", "lr", "jitter", "augment_shift", "qat_epochs")}
+        return {k: getattr(self, k) for k in ("epochs", "batch_size", "lr", "jitter", "augment_shift", "augment_flip",
+                                             "qat_epochs")}
 
 
 #: Fashion-MNIST: the shipped ``examples/models/fashion_mnist.pt`` (0.9211 float, 0.9210 compiled).
