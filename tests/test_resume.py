@@ -91,3 +91,22 @@ def test_resume_with_other_options_is_refused(runs):
     done = _cli(clone, *fewer_samples, "--resume", exit_code=1)
     assert "was written with train_samples=400, this run has 300" in done.stderr
     assert len(_log(clone)) == 2  # nothing was changed
+
+
+def test_a_state_from_before_a_field_existed_resumes_only_with_its_default():
+    """A state written before ``augment_flip`` existed was trained without flips: resuming it is
+    accepted with the default and refused with the new option on (it would change the run)."""
+    from ttfs_deploy.errors import TTFSError
+    from ttfs_deploy.model.network import ModelConfig
+    from ttfs_deploy.train import TrainConfig
+    from ttfs_deploy.train.loop import check_same_run
+
+    options = {"config": ModelConfig(input_shape=(1, 8, 8), n_classes=10, arch="FC16-FC10").to_dict(),
+               "train": dict(vars(TrainConfig()), data="digits", train_samples=400)}
+    for key in ("device", "progress", "stop_after"):
+        options["train"].pop(key)
+    old = {"config": options["config"], "train": {k: v for k, v in options["train"].items() if k != "augment_flip"}}
+    check_same_run(old, options, "m.pt.last.pt")
+    options["train"]["augment_flip"] = True
+    with pytest.raises(TTFSError, match="written with augment_flip=False, this run has True"):
+        check_same_run(old, options, "m.pt.last.pt")

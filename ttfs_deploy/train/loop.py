@@ -18,7 +18,7 @@ import json
 import os
 import random
 import time
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
@@ -78,13 +78,17 @@ def run_options(model_config: ModelConfig, cfg: TrainConfig, train_data: Dataset
 def check_same_run(state: Dict[str, Any], options: Dict[str, Any], path: str) -> None:
     """Refuse to resume a state written with other options (a different ``--epochs`` would silently
     keep the old cosine schedule, other data another run)."""
-    for part in ("config", "train"):
+    for part, cls in (("config", ModelConfig), ("train", TrainConfig)):
         saved, now = state.get(part), options[part]
         if not isinstance(saved, dict):
             continue
-        for key in sorted(saved):  # a key this version added did not exist, so it had its default then
-            if saved.get(key) != now.get(key):
-                raise TTFSError(f"{path} was written with {key}={str(saved.get(key))[:40]}, this run has "
+        # a field added since the state was written did not exist then, so the run had its default
+        then = {**{f.name: f.default for f in fields(cls) if f.default is not MISSING}, **saved}
+        for key in sorted(set(then) | set(now)):
+            if key in RESUMABLE_CHANGES:
+                continue
+            if then.get(key) != now.get(key):
+                raise TTFSError(f"{path} was written with {key}={str(then.get(key))[:40]}, this run has "
                                 f"{str(now.get(key))[:40]}", "resume with the options of the run that wrote it "
                                 "(its COMMAND or the log), or train without --resume")
 
