@@ -18,10 +18,10 @@ from ttfs_deploy.train.augment import random_flip, random_shift
 CONFIG = dict(arch="FC16-FC10", input_shape=(1, 8, 8), n_classes=10, T=6, encoder="onoff", dropout=0.2)
 
 
-def _train(path, epochs, resume=False, qat=0):
+def _train(path, epochs, resume=False, qat=0, average=0):
     data = load_dataset("digits", "train").head(192)
     test = load_dataset("digits", "test").head(64)
-    cfg = TrainConfig(epochs=3, batch_size=32, seed=7, jitter=1, progress=False, qat_epochs=qat)
+    cfg = TrainConfig(epochs=3, batch_size=32, seed=7, jitter=1, progress=False, qat_epochs=qat, average_last=average)
     if epochs < 3:  # stop early by training a prefix of the same 3-epoch schedule
         cfg_prefix = TrainConfig(**{**cfg.__dict__})
         train(ModelConfig(**CONFIG), data, test, cfg_prefix, str(path), resume=resume,
@@ -60,6 +60,41 @@ def test_resume_continues_exactly(tmp_path):
     log = [json.loads(line) for line in (tmp_path / "part.pt.log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2, 3]
     assert {"loss", "train_accuracy", "test_accuracy", "latency_steps_mean", "samples_per_second"} <= set(log[0])
+
+
+def test_average_last_writes_the_mean_of_the_last_epochs_weights(tmp_path):
+    """--average-last 2 of 3 epochs: MODEL.pt holds the float64 mean of the weights at the ends of
+    epochs 2 and 3 (each read from that epoch's resume state); training itself is unchanged."""
+    ends = {}
+
+    def keep(record):
+        ends[record["epoch"]] = torch.load(tmp_path / "a.pt.last.pt", weights_only=True)["state_dict"]
+
+    data, test = load_dataset("digits", "train").head(192), load_dataset("digits", "test").head(64)
+    cfg = TrainConfig(epochs=3, batch_size=32, seed=7, jitter=1, progress=False, average_last=2)
+    record = train(ModelConfig(**CONFIG), data, test, cfg, str(tmp_path / "a.pt"), on_epoch=keep)
+    model, meta = load_checkpoint(str(tmp_path / "a.pt"))
+    for key, value in model.state_dict().items():
+        if value.is_floating_point():
+            assert torch.equal(value, ((ends[2][key].double() + ends[3][key].double()) / 2).to(value.dtype)), key
+    assert _same(ends[3], _train(tmp_path / "plain.pt", 3))  # the trajectory is the plain run's
+    assert record["average_epochs"] == 2 and meta["accuracy"] == record["average_test_accuracy"]
+
+
+def test_resume_inside_the_averaging_window_continues_exactly(tmp_path):
+    full = _train(tmp_path / "full.pt", 3, average=2)
+    try:
+        _train(tmp_path / "part.pt", 2, average=2)
+    except _Stop:
+        pass
+    assert _same(full, _train(tmp_path / "part.pt", 3, resume=True, average=2))
+
+
+def test_average_last_longer_than_the_run_is_refused(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--data", "digits", "--epochs", "2", "--average-last", "3",
+                                      "-o", str(tmp_path / "m.pt")])
+    assert result.exit_code == 1 and "--average-last 3 is not within the run's 2 epochs" in result.output
+    assert not list(tmp_path.iterdir())
 
 
 def test_quantization_aware_epochs_are_recorded_in_the_checkpoint(tmp_path):

@@ -37,6 +37,7 @@ class TrainConfig:
     jitter: int = 0
     qat_epochs: int = 0
     qat_bits: int = 8
+    average_last: int = 0  #: MODEL.pt holds the mean weights of the last N epochs' ends (0: the last epoch's)
     device: str = "cpu"
     progress: bool = True
     method: str = "bptt"

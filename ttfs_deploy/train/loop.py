@@ -14,6 +14,7 @@ for a fixed seed on the same machine and thread count.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import random
@@ -34,6 +35,7 @@ from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_state, save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
+from ttfs_deploy.train.averaging import WeightAverage
 from ttfs_deploy.train.augment import jitter_times, random_flip, random_shift
 from ttfs_deploy.train.bptt import BPTT
 from ttfs_deploy.train.config import OTTT_LOSSES, RESUMABLE_CHANGES, TrainConfig, TrainMethod
@@ -63,6 +65,9 @@ def check_config(cfg: TrainConfig) -> TrainMethod:
                         "add --method ottt, or drop --online-update")
     if cfg.ottt_loss not in OTTT_LOSSES:
         raise TTFSError(f"unknown OTTT loss {cfg.ottt_loss!r}", f"use one of {list(OTTT_LOSSES)}")
+    if not 0 <= cfg.average_last <= cfg.epochs:
+        raise TTFSError(f"--average-last {cfg.average_last} is not within the run's {cfg.epochs} epochs",
+                        "average at most --epochs epochs, or 0 to keep the last epoch's weights")
     return TRAIN_METHODS[cfg.method]
 
 
@@ -102,14 +107,16 @@ def trim_log(log_path: Path, epochs_done: int) -> None:
 
 
 def resume_from(path: str, model: TTFSNet, optimizer: torch.optim.Optimizer, schedule: Any, method: str,
-                options: Dict[str, Any]) -> int:
-    """Restore model, optimizer, schedule and RNG from the state at ``path`` (checked to belong to
-    ``model``'s configuration, to ``method`` and to the run ``options``); returns the epochs done."""
+                options: Dict[str, Any], average: WeightAverage) -> int:
+    """Restore model, optimizer, schedule, RNG and the weight ``average`` from the state at ``path``
+    (checked to belong to ``model``'s configuration, to ``method`` and to the run ``options``);
+    returns the epochs done."""
     state = load_state(path, model)
     if state.get("method", "bptt") != method:
         raise TTFSError(f"{path} was trained with {state.get('method', 'bptt')}, not {method}",
                         "resume with the same --method/--online-update, or drop --resume to start over")
     check_same_run(state, options, path)
+    average.restore(state.get("average"), path)
     try:
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -124,7 +131,8 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
           out: str, meta: Optional[Dict[str, Any]] = None, resume: bool = False,
           on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
           initial_state: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, Any]:
-    """Train with ``cfg.method`` and save ``out`` (the last epoch is saved, not the best on test).
+    """Train with ``cfg.method`` and save ``out``: the last epoch's weights, or with ``cfg.average_last``
+    the mean of the last epochs' (:mod:`~ttfs_deploy.train.averaging`); never the best on test.
     ``initial_state``: start from these weights (a state_dict of ``TTFSNet(model_config)``, e.g. a
     converted network to fine-tune) instead of the initialization.
 
@@ -149,8 +157,9 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start_epoch = 0
     options = run_options(model_config, cfg, train_data)
+    average = WeightAverage(cfg.average_last)
     if resume and state_path.is_file():
-        start_epoch = resume_from(str(state_path), model, optimizer, schedule, method_name(cfg), options)
+        start_epoch = resume_from(str(state_path), model, optimizer, schedule, method_name(cfg), options, average)
         if start_epoch >= cfg.epochs:
             raise TTFSError(f"the resume state {state_path} has already done {start_epoch} of {cfg.epochs} epochs",
                             "raise --epochs to train further, or drop --resume")
@@ -199,21 +208,33 @@ def train(model_config: ModelConfig, train_data: Dataset, test_data: Dataset, cf
             if rank > 0:
                 dist.barrier()
                 continue
+        if average.covers(epoch + 1, cfg.epochs):
+            average.add(model.state_dict())
         test = evaluate(model, test_data, device=cfg.device)
         record = {"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
                   "test_accuracy": test["accuracy"], "latency_steps_mean": test["latency_steps_mean"],
                   "silent_fraction": test["silent_fraction"], "seconds": train_seconds,
                   "samples_per_second": seen / max(train_seconds, 1e-9), "lr": schedule.get_last_lr()[0]}
+        shipped = model
+        if average.count:  # the model file holds the average of the epochs so far in the window
+            shipped = copy.deepcopy(model)
+            shipped.load_state_dict(average.averaged(model.state_dict()))
+            averaged = evaluate(shipped, test_data, device=cfg.device)
+            record.update(average_epochs=average.count, average_test_accuracy=averaged["accuracy"],
+                          average_latency_steps_mean=averaged["latency_steps_mean"])
         with log_path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
         with atomic_path(str(state_path)) as tmp:
             torch.save({"format": STATE_FORMAT,
                         "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
                         "schedule": schedule.state_dict(), "torch_rng": torch.get_rng_state(),
-                        "epoch": epoch + 1, "method": method_name(cfg), **options}, tmp)
+                        "epoch": epoch + 1, "method": method_name(cfg), **options,
+                        **({"average": average.state()} if average.window else {})}, tmp)
+        prefix = "average_" if average.count else ""
         full_meta = dict(meta or {}, train=asdict(cfg), epochs_done=epoch + 1,
-                         accuracy=record["test_accuracy"], latency_steps_mean=record["latency_steps_mean"])
-        save_checkpoint(out, model.cpu(), full_meta)
+                         accuracy=record[prefix + "test_accuracy"],
+                         latency_steps_mean=record[prefix + "latency_steps_mean"])
+        save_checkpoint(out, shipped.cpu(), full_meta)
         model.to(cfg.device)
         if on_epoch:  # after the epoch is on disk, so an interrupted run resumes from it
             on_epoch(record)

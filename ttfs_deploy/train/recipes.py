@@ -27,6 +27,7 @@ class Recipe:
     epochs: int
     qat_epochs: int
     augment_flip: bool = False
+    average_last: int = 0
     batch_size: int = 64
     lr: float = 2e-3
     logit_scale: float = 20.0
@@ -38,7 +39,7 @@ class Recipe:
     def train_options(self) -> Dict[str, Any]:
         """The :class:`~ttfs_deploy.train.bptt.TrainConfig` fields this recipe fixes."""
         return {k: getattr(self, k) for k in ("epochs", "batch_size", "lr", "jitter", "augment_shift", "augment_flip",
-                                             "qat_epochs")}
+                                             "qat_epochs", "average_last")}
 
 
 #: Fashion-MNIST: the shipped ``examples/models/fashion_mnist.pt`` (0.9211 float, 0.9210 compiled).
