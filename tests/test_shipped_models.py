@@ -44,9 +44,21 @@ def shipped(request, tmp_path_factory):
     return request.param, out
 
 
+#: the shipped Fashion-MNIST network's fc3 (fan-in 32 x 14 x 14 = 6,272) needs a fan-in split, whose
+#: partial sums travel as graded spikes: Loihi 2 only
+LOIHI2_ONLY = {"fashion_mnist.pt"}
+
+
 def test_compiles_for_loihi_too(shipped, tmp_path):
     name, _ = shipped
-    _ok("compile", MODELS / name, "--target", "loihi", "-o", tmp_path / "loihi.nir", "--json", tmp_path / "c.json")
+    args = ["compile", MODELS / name, "--target", "loihi", "-o", tmp_path / "loihi.nir", "--json", tmp_path / "c.json"]
+    if name in LOIHI2_ONLY:
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+        assert result.exit_code == 1 and not list(tmp_path.iterdir())
+        assert "error: layer fc3 has fan-in 6272 > 4096 input axons per core on loihi, and splitting it needs " \
+               "graded spikes, which loihi lacks; use --target loihi2" in result.output
+        return
+    _ok(*args)
     assert json.loads((tmp_path / "c.json").read_text())["cores_used"] >= 1
 
 
