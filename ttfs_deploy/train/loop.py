@@ -35,8 +35,8 @@ from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.io_utils import atomic_path
 from ttfs_deploy.model.checkpoint import STATE_FORMAT, load_state, save_checkpoint
 from ttfs_deploy.model.network import ModelConfig, TTFSNet
-from ttfs_deploy.train.averaging import WeightAverage
 from ttfs_deploy.train.augment import jitter_times, random_flip, random_shift
+from ttfs_deploy.train.averaging import WeightAverage
 from ttfs_deploy.train.bptt import BPTT
 from ttfs_deploy.train.config import OTTT_LOSSES, RESUMABLE_CHANGES, TrainConfig, TrainMethod
 from ttfs_deploy.train.evaluate import evaluate
