@@ -1,46 +1,57 @@
-"""Where float (torch) and integer (event simulator) spike times of a direct-input Fashion-MNIST model differ.
+"""Where float (torch) and integer (event simulator) spike times of a direct-input model differ.
 
-    python benchmarks/float_int_gap.py examples/models/fashion_mnist.pt [N]
+    python benchmarks/float_int_gap.py examples/models/fashion_mnist.pt [--samples 2000]
 
-Compiles for loihi2, runs the first N test images (default 2000) through both, and prints per chip
-layer the neuron-samples whose first-spike step differs, how many of those fire earlier in the
-integer network, and the predictions that disagree.
+Compiles for loihi2, runs the first N test images through the trained float model and the
+compiled network on the event simulator, and prints per chip layer (relays skipped) the
+neuron-samples whose first-spike step differs, how many of those fire earlier in the integer
+network, and the predictions that disagree.
 """
-import sys, numpy as np, torch
-from ttfs_deploy.model.checkpoint import load_checkpoint
-from ttfs_deploy.compile.pipeline import compile_model
-from ttfs_deploy.hw.profile import load_profile
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
 from ttfs_deploy.backends.host import chip_input_times
 from ttfs_deploy.backends.registry import run_network
+from ttfs_deploy.compile.pipeline import compile_model
 from ttfs_deploy.data.datasets import load_dataset
 from ttfs_deploy.decision import decode_prediction
-torch.set_num_threads(1)
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-model, _ = load_checkpoint(sys.argv[1]); model.eval()
-_, net = compile_model(model, load_profile("loihi2"))
-data = load_dataset("fashion-mnist", "test")
-x, y = data.x[:N], data.y[:N]
-res = run_network(net, chip_input_times(net, x.reshape(len(x), -1)), "eventsim")
-chip = [l for l in net.layers]
-with torch.no_grad():
-    spikes = []
-    for i in range(0, N, 500):
-        s, v, vs = model.run(torch.as_tensor(x[i:i+500].reshape(len(x[i:i+500]), -1), dtype=torch.float32))
-        spikes.append([r for r in s])
-T = model.config.T
-def first(r):  # (T,B,...) -> (B,n) first spike step or -1
-    r = r.reshape(T, r.shape[1], -1).numpy() > 0
-    any_ = r.any(0); return np.where(any_, r.argmax(0), -1)
-float_times = [np.concatenate([first(b[l]) for b in spikes]) for l in range(len(spikes[0]))]
-names = [l.name for l in net.layers]
-print("chip layers", names, "float layers", len(float_times))
-fl = float_times[1:]  # host conv1 excluded
-int_layers = [k for k, l in enumerate(net.layers) if not l.name.endswith(("_relay1", "_relay2"))]
-for f, k in zip(fl, int_layers):
-    it = res.spike_times[k]
-    diff = (f != it)
-    print(names[k], "neurons", it.shape[1], "mismatched neuron-samples", int(diff.sum()), "samples with any", int(diff.any(1).sum()),
-          "earlier in int", int(((it < f) & (it >= 0) | ((it >= 0) & (f < 0))).sum()))
-pred_f = model.predict(torch.as_tensor(x.reshape(N, -1), dtype=torch.float32))[0].numpy()
-pred_i = decode_prediction(res.spike_times[-1], res.v_spike, res.v_final)
-print("pred disagree", int((pred_f != pred_i).sum()), "float acc", (pred_f == y).mean(), "int acc", (pred_i == y).mean())
+from ttfs_deploy.hw.profile import load_profile
+from ttfs_deploy.model.checkpoint import load_checkpoint
+from ttfs_deploy.model.network import first_spike_times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model")
+    ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--data", default="fashion-mnist")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    model, _ = load_checkpoint(args.model)
+    _, net = compile_model(model, load_profile("loihi2"))
+    data = load_dataset(args.data, "test")
+    x, y = data.x[:args.samples].reshape(args.samples, -1), data.y[:args.samples]
+    integer = run_network(net, chip_input_times(net, x), "eventsim")
+    with torch.no_grad():
+        batches = [model.run(torch.as_tensor(x[i:i + 500], dtype=torch.float32))[0] for i in range(0, len(x), 500)]
+    float_times = [torch.cat([first_spike_times(b[k]) for b in batches]).numpy() for k in range(len(batches[0]))]
+    chip_layers = [k for k, layer in enumerate(net.layers) if layer.neuron != "relay"]
+    for f, k in zip(float_times[len(float_times) - len(chip_layers):], chip_layers):  # the host layer first
+        i = integer.spike_times[k]
+        differ = f != i
+        earlier = (i >= 0) & ((i < f) | (f < 0))
+        print(f"{net.layers[k].name}: {i.shape[1]} neurons, {int(differ.sum())} neuron-samples differ "
+              f"({int(differ.any(1).sum())} samples), {int(earlier.sum())} of them earlier in the integer network")
+    pred_float = model.predict(torch.as_tensor(x, dtype=torch.float32))[0].numpy()
+    pred_int = decode_prediction(integer.spike_times[-1], integer.v_spike, integer.v_final)
+    print(f"predictions that differ: {int((pred_float != pred_int).sum())} of {len(y)}; "
+          f"accuracy float {np.mean(pred_float == y):.4f}, integer {np.mean(pred_int == y):.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -196,9 +196,8 @@ def train_cmd(data_name, data_dir, arch, T, method, online_update, ottt_loss, en
         n_classes = class_count(train_data, test_data)
         train_data = train_data.head(limit)
         recipe = recipe_for(data_name, arch=arch, T=T, encoder=encoder, init_gain=init_gain, dropout=dropout,
-                            jitter=jitter, augment_shift=augment_shift, augment_flip=augment_flip, epochs=epochs, qat_epochs=qat_epochs,
-                            average_last=average_last,
-                            batch_size=batch_size, lr=lr)
+                            jitter=jitter, augment_shift=augment_shift, augment_flip=augment_flip, epochs=epochs,
+                            qat_epochs=qat_epochs, average_last=average_last, batch_size=batch_size, lr=lr)
         if recipe.augment_shift >= min(train_data.input_shape[1:]):
             raise TTFSError(f"--augment-shift {recipe.augment_shift} is not smaller than the "
                             f"{train_data.input_shape[1:]} images", "use a shift of a few pixels")

@@ -4,7 +4,8 @@ A recipe is the exact set of options that made a shipped model, so that
 ``ttfs-deploy train --data fashion-mnist -o m.pt`` reproduces ``examples/models/fashion_mnist.pt``
 (the commands and per-epoch logs are in examples/README.md and docs/BENCHMARKS.md). Options given
 on the command line override single fields. Units: ``T`` in time steps, ``jitter`` in time steps,
-``augment_shift`` in pixels (``augment_flip`` mirrors a random half of the images), ``lr`` per Adam step; ``init_gain`` sets Var(W) = gain * T / fan_in.
+``augment_shift`` in pixels (``augment_flip`` mirrors a random half of the images), ``lr`` per Adam
+step, ``average_last`` in epochs; ``init_gain`` sets Var(W) = gain * T / fan_in.
 """
 
 from __future__ import annotations
