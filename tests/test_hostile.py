@@ -316,7 +316,7 @@ CASES = [
         "compile", model_with(b, d, lambda p: p["config"].__setitem__("arch", "FC9-FC10")), "--target", "loihi2",
         "-o", "m.nir"], "does not match its architecture"),
     # resume states
-    Case("resume: random bytes", lambda b, d: resume_state(b, d, lambda p: p.write_bytes(os.urandom(400))),
+    Case("resume: random bytes", lambda b, d: resume_state(b, d, lambda p: p.write_bytes(b"\x00" + os.urandom(400))),
          "not a torch file"),
     Case("resume: empty", lambda b, d: resume_state(b, d, lambda p: p.write_bytes(b"")), "is an empty file"),
     Case("resume: a model instead", lambda b, d: resume_state(b, d, lambda p: shutil.copy(d / "model.pt", p)),
