@@ -507,3 +507,36 @@ def test_ann_baseline_of_a_split_network_is_the_unsplit_network():
         assert len(split.layers) >= 2
         shapes = [ann_shape(l) for l in split.layers]
         assert shapes[0] == ann_shape(layer) and all(s == (0, 0, 0, 0) for s in shapes[1:])
+
+
+def test_ann_baseline_unfolds_average_pooling():
+    """The compiler folds AP2 into the next layer (conv: 6x6 kernel at stride 2; dense: weights over
+    the unpooled map); the ANN baseline counts the network as trained: the pool (one accumulate per
+    input) and then the 3x3 kernel over the pooled map or the dense layer over the pooled inputs.
+    Hand counts for 2C3-AP2-3C3-AP2-FC5 on a 1x8x8 input (padding 1):
+    conv1 2 x 1 x 22 x 22 taps; conv2 pool 2x8x8 = 128, then 3 x 2 x 10 x 10 taps on 2x4x4;
+    fc3 pool 3x4x4 = 48, then 5 x (3x2x2) weights. The same when both are split over relays."""
+    import torch
+
+    from ttfs_deploy.compile.pipeline import compile_model
+    from ttfs_deploy.energy.ann import ann_layers, folded_pool
+    from ttfs_deploy.model.network import ModelConfig, TTFSNet
+
+    torch.manual_seed(0)
+    model = TTFSNet(ModelConfig("2C3-AP2-3C3-AP2-FC5", (1, 8, 8), 5, T=8, encoder="latency")).double().eval()
+    expected = {"conv1": (968, 20, 64, 128), "conv2": (128 + 600, 57, 128, 48), "fc3": (48 + 60, 65, 48, 5)}
+    cmos = load_profile("cmos45")
+    for axons in (None, 40):   # 40 input axons per core: conv2 (fan-in 2 x 6 x 6 = 72) and fc3 (48) split
+        profile = load_profile("loihi2")
+        if axons:
+            profile.limits = dict(profile.limits, input_axons_per_core=axons)
+        _, net = compile_model(model, profile)
+        assert [folded_pool(l) for l in net.layers if l.name in expected] == [1, 2, 2]
+        anns = ann_layers(net.layers, cmos, tuple(net.input_shape))["fp32"]
+        counts = {l.name: (a.macs, a.parameters, a.inputs, a.outputs) for l, a in zip(net.layers, anns)}
+        if axons:
+            want = {"conv1": expected["conv1"], "conv2_relay1": expected["conv2"], "conv2": (0, 0, 0, 0),
+                    "fc3_relay1": expected["fc3"], "fc3": (0, 0, 0, 0)}
+        else:
+            want = expected
+        assert counts == want

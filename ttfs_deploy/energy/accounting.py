@@ -256,7 +256,7 @@ def account(net: IntNetwork, result: BackendResult, profile: HardwareProfile, an
     counts_in = [dict(c, **(extra_counts[i] if extra_counts else {})) for i, c in enumerate(result.counts)]
     terms = _terms(profile, counts_in[0] if counts_in else {})
     prices = {t.key: price(profile.energy, t.price) for t in terms}
-    anns = ann_layers(net.layers, ann)
+    anns = ann_layers(net.layers, ann, tuple(net.input_shape))
     cores = {p["layer"]: int(p["cores"]) for p in net.placement} if net.placement else {}
     rows: List[EnergyRow] = []
     for i, (layer, counts) in enumerate(zip(net.layers, counts_in)):

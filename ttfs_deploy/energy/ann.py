@@ -1,8 +1,14 @@
-"""The ANN baseline: the chip's layers run once as a conventional network on 45 nm CMOS.
+"""The ANN baseline: the chip's layers run once as the conventional network they came from, on 45 nm CMOS.
+
+"The conventional network" is the layers as trained: an average pool the compiler folded into the
+next layer (``compile/fold.py``: a ``kK`` kernel at stride ``ks``, or a dense layer over the
+unpooled map) is a pooling layer again (one accumulate per input, counted as a MAC) followed by
+the layer's own ``K x K`` kernel or pooled-input weights. The folded form is how the chip computes
+it, and its synaptic operations count it so; an ANN would not pay for it.
 
 Two figures per precision (``fp32``, ``int8``), both named in every report:
 
-* **compute only**: one MAC per connection (zero weights included) x ``<precision>_mac``; no
+* **compute only**: one MAC per connection of the ANN layer (zero weights included) x ``<precision>_mac``; no
   memory access at all (what SNN papers usually compare against);
 * **with memory**: compute plus the memory traffic of the *minimum-traffic* dataflow: every
   weight and every input activation is read once and every output activation written once per
@@ -24,15 +30,16 @@ counterpart (zero MACs, parameters and memory).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ttfs_deploy.energy.figures import Joules, price
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
-from ttfs_deploy.ir.connectivity import connections
+from ttfs_deploy.ir.connectivity import axis_taps
 
 #: precision name -> operand width in bits
 PRECISIONS = {"fp32": 32, "int8": 8}
@@ -113,25 +120,62 @@ def _biases(layer) -> int:
     return int(np.asarray(getattr(layer, "bias_mant", [])).size)
 
 
-def ann_shape(layer) -> Tuple[int, int, int, int]:
-    """``(macs, parameters, inputs, outputs)`` of ``layer`` as an ANN layer (the fan-in split's
-    layers as in the module docstring)."""
+_FOLDED_POOL = re.compile(r"avgpool(\d+)\+")
+
+
+def folded_pool(layer) -> int:
+    """The side ``k`` of the ``AvgPool2d(k)`` the compiler folded into ``layer`` (its
+    ``avgpool<k>+...`` provenance, ``compile/fold.py``); 1 when none was folded."""
+    info = getattr(layer, "info", None) or {}
+    match = _FOLDED_POOL.match(str(info.get("provenance", getattr(layer, "provenance", ""))))
+    return int(match.group(1)) if match else 1
+
+
+def ann_shape(layer, pool: int = 1, pool_input: Optional[Tuple[int, ...]] = None) -> Tuple[int, int, int, int]:
+    """``(macs, parameters, inputs, outputs)`` of ``layer`` as the conventional ANN layer it came
+    from (the fan-in split's layers as in the module docstring).
+
+    ``pool`` > 1: the compiler folded an ``AvgPool2d(pool)`` into ``layer`` (a ``pool * K`` kernel
+    at stride ``pool * s``, or a dense layer over the unpooled map). The ANN runs the pool as its
+    own layer, one accumulate per input counted as a MAC, then the layer as trained: a ``K x K``
+    kernel over the pooled map, or a dense layer over the pooled ``pool_input`` (``(C, H, W)``
+    before pooling). ``inputs`` are the unpooled activations the pool reads."""
     split = getattr(layer, "split", None)
     if split and split.level != 1:
         return 0, 0, 0, 0
-    macs, inputs = connections(layer), int(np.prod(layer.input_shape))
-    if split:  # the original layer: its weights are the relays' group blocks, its bias is on the summing layer
-        groups = split.groups
-        parameters = int(layer.synapse_mask().sum()) + _biases(layer) // groups
-        return macs, parameters, inputs, int(layer.n_neurons) // groups
-    parameters = int(np.asarray(layer.weight).size) + _biases(layer)
-    return macs, parameters, inputs, int(layer.n_neurons)
+    groups = split.groups if split else 1   # a level-1 relay stacks its groups along the outputs
+    n_out = len(layer.weight) // groups
+    inputs = int(np.prod(layer.input_shape))
+    if layer.kind == "conv":
+        _, c_in, kh, kw = layer.weight.shape
+        _, h, w = layer.input_shape
+        _, h_out, w_out = layer.output_shape
+        kh, kw, (sy, sx), (py, px) = kh // pool, kw // pool, layer.stride, layer.padding
+        rows = axis_taps(h // pool, h_out, kh, sy // pool, py // pool).sum()
+        cols = axis_taps(w // pool, w_out, kw, sx // pool, px // pool).sum()
+        macs, weights, outputs = n_out * int(c_in) * int(rows) * int(cols), n_out * int(c_in) * kh * kw, \
+            n_out * h_out * w_out
+    else:
+        n_in = int(layer.weight.shape[1])
+        if pool > 1:
+            if pool_input is None or len(pool_input) != 3:
+                raise TTFSError(f"layer {layer.name} has a folded AP{pool} but no (C, H, W) input map",
+                                "recompile the model with this version")
+            c, h, w = pool_input
+            n_in = int(c) * (int(h) // pool) * (int(w) // pool)
+        macs = weights = n_out * n_in
+        outputs = n_out
+    if pool > 1:
+        macs += inputs
+    return int(macs), int(weights) + _biases(layer) // groups, inputs, int(outputs)
 
 
-def ann_layer(layer, precision: str, mac: float, memory: MemoryTable) -> AnnLayer:
-    """``layer`` (dense or conv, integer or float) as an ANN layer at ``precision``."""
+def ann_layer(layer, precision: str, mac: float, memory: MemoryTable, pool: int = 1,
+              pool_input: Optional[Tuple[int, ...]] = None) -> AnnLayer:
+    """``layer`` (dense or conv, integer or float) as an ANN layer at ``precision`` (``pool``,
+    ``pool_input``: :func:`ann_shape`)."""
     bits = PRECISIONS[precision]
-    macs, parameters, inputs, outputs = ann_shape(layer)
+    macs, parameters, inputs, outputs = ann_shape(layer, pool, pool_input)
     weight_bytes = math.ceil(parameters * bits / 8)
     act_bytes = math.ceil((inputs + outputs) * bits / 8)
     w_words = words(parameters, bits)
@@ -142,13 +186,21 @@ def ann_layer(layer, precision: str, mac: float, memory: MemoryTable) -> AnnLaye
                     in_words + out_words, Joules.exact(macs * mac), mem)
 
 
-def ann_layers(layers, profile: HardwareProfile) -> Dict[str, list]:
+def ann_layers(layers: Sequence, profile: HardwareProfile, input_shape: Tuple[int, ...] = ()) -> Dict[str, list]:
     """``{precision: [AnnLayer per layer]}`` on the ANN ``profile`` (``<precision>_mac`` and
-    ``[energy.memory]``)."""
+    ``[energy.memory]``). ``layers`` chain from ``input_shape``; a level-1 relay takes the pool
+    folded into the layer it splits."""
     missing = [f"{p}_mac" for p in PRECISIONS if f"{p}_mac" not in profile.energy]
     if missing:
         raise TTFSError(f"profile {profile.name} has no [energy] {', '.join(missing)}",
                         "use the cmos45 ANN baseline profile or add them to yours")
     memory = MemoryTable.of(profile)
-    return {p: [ann_layer(layer, p, float(profile.energy[f"{p}_mac"]), memory) for layer in layers]
-            for p in PRECISIONS}
+    by_name = {layer.name: layer for layer in layers}
+    shapes = []
+    for i, layer in enumerate(layers):
+        split = getattr(layer, "split", None)
+        origin = by_name.get(split.of, layer) if split and split.level == 1 else layer
+        pool_input = tuple(layers[i - 1].output_shape) if i else tuple(input_shape)
+        shapes.append((folded_pool(origin), pool_input))
+    return {p: [ann_layer(layer, p, float(profile.energy[f"{p}_mac"]), memory, *shape)
+                for layer, shape in zip(layers, shapes)] for p in PRECISIONS}

@@ -136,8 +136,8 @@ def summary_lines(report: EnergyReport) -> Dict[str, str]:
         "samples": f"{report.samples}",
         "snn": snn,
         "dominant": f"{ps.get('dominant', 'n/a')} (time: {report.time.dominant if report.time else 'n/a'})",
-        "ann": (f"{fmt_count(ann['macs'])} MACs (one per synapse) on {ann['profile']} (45 nm): compute only fp32 "
-                f"{fmt_si(ann['energy_j'])}, int8 {fmt_si(ann['energy_j_int8'])}"),
+        "ann": (f"{fmt_count(ann['macs'])} MACs (the layers as trained, pools not folded) on {ann['profile']} "
+                f"(45 nm): compute only fp32 {fmt_si(ann['energy_j'])}, int8 {fmt_si(ann['energy_j_int8'])}"),
         "ratio": (f"SNN dynamic energy {_range_ratio(cmp_['snn_over_ann_fp32_memory'], cmp_['snn_over_ann_fp32_memory_range'])} "
                   f"ANN fp32 with memory, {_range_ratio(cmp_['snn_over_ann_int8_memory'], cmp_['snn_over_ann_int8_memory_range'])} "
                   f"ANN int8 with memory; {fmt_ratio(cmp_['snn_over_ann_fp32'])} / {fmt_ratio(cmp_['snn_over_ann_int8'])} "
