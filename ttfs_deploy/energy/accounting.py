@@ -9,8 +9,8 @@ the chips for the estimated time per inference (:mod:`.timing`) is added beside 
 (``energy_j_total``), and the report says which of synaptic ops, neuron updates, spike traffic or
 the idle chip dominates.
 
-The ANN baseline (:mod:`.ann`) runs the same layers once on 45 nm CMOS, compute only and with
-memory traffic; NeuroBench's metrics come from :mod:`.neurobench`.
+The ANN baseline (:mod:`.ann`) runs the same layers once, as trained (pools not folded), on 45 nm
+CMOS, compute only and with memory traffic; NeuroBench's metrics come from :mod:`.neurobench`.
 
 All per-sample values are means over the samples of the run. See ``docs/energy.md``.
 """

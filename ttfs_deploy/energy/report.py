@@ -215,7 +215,8 @@ def to_markdown(report: EnergyReport) -> str:
     out.append("")
     out += [tables.to_markdown(t) for t in all_tables(report)]
     out += ["Energy = Σ count × joules per event of the profile (+ static power × time where the profile gives "
-            "it); ANN baseline = the same layers on 45 nm CMOS (Horowitz 2014). See docs/energy.md.", ""]
+            "it); ANN baseline = the same layers as trained (pools not folded) on 45 nm CMOS (Horowitz 2014). "
+            "See docs/energy.md.", ""]
     return "\n".join(out)
 
 

@@ -99,8 +99,8 @@ def ann_table(report: EnergyReport) -> RowTable:
     ann = report.ann_baseline
     return RowTable(f"The same layers as an ANN on {ann.get('profile', '45 nm CMOS')} (45 nm), per inference", header,
                     [_ann_cells(r) for r in report.rows], _ann_cells(report.total), "table-ann",
-                    f"compute only = one MAC per connection, no memory access; with memory = + "
-                    f"{ann.get('memory_model', '')} ({ann.get('memory_source', '')})")
+                    "compute only = one MAC per connection of the layers as trained (pools not folded), no memory "
+                    f"access; with memory = + {ann.get('memory_model', '')} ({ann.get('memory_source', '')})")
 
 
 def breakdown_table(report: EnergyReport) -> RowTable:
