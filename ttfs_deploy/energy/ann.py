@@ -8,8 +8,8 @@ it, and its synaptic operations count it so; an ANN would not pay for it.
 
 Two figures per precision (``fp32``, ``int8``), both named in every report:
 
-* **compute only**: one MAC per connection of the ANN layer (zero weights included) x ``<precision>_mac``; no
-  memory access at all (what SNN papers usually compare against);
+* **compute only**: one MAC per connection of the ANN layer (zero weights included) x
+  ``<precision>_mac``; no memory access at all (what SNN papers usually compare against);
 * **with memory**: compute plus the memory traffic of the *minimum-traffic* dataflow: every
   weight and every input activation is read once and every output activation written once per
   inference (perfect on-chip reuse, the ANN's best case). Operands are packed into 64-bit
@@ -39,7 +39,7 @@ import numpy as np
 from ttfs_deploy.energy.figures import Joules, price
 from ttfs_deploy.errors import TTFSError
 from ttfs_deploy.hw.profile import HardwareProfile
-from ttfs_deploy.ir.connectivity import axis_taps
+from ttfs_deploy.ir.connectivity import tap_counts
 
 #: precision name -> operand width in bits
 PRECISIONS = {"fp32": 32, "int8": 8}
@@ -151,10 +151,10 @@ def ann_shape(layer, pool: int = 1, pool_input: Optional[Tuple[int, ...]] = None
         _, h, w = layer.input_shape
         _, h_out, w_out = layer.output_shape
         kh, kw, (sy, sx), (py, px) = kh // pool, kw // pool, layer.stride, layer.padding
-        rows = axis_taps(h // pool, h_out, kh, sy // pool, py // pool).sum()
-        cols = axis_taps(w // pool, w_out, kw, sx // pool, px // pool).sum()
-        macs, weights, outputs = n_out * int(c_in) * int(rows) * int(cols), n_out * int(c_in) * kh * kw, \
-            n_out * h_out * w_out
+        rows, cols = tap_counts((h // pool, w // pool), (h_out, w_out), (kh, kw), (sy // pool, sx // pool),
+                                (py // pool, px // pool))
+        macs = n_out * int(c_in) * int(rows.sum()) * int(cols.sum())
+        weights, outputs = n_out * int(c_in) * kh * kw, n_out * h_out * w_out
     else:
         n_in = int(layer.weight.shape[1])
         if pool > 1:

@@ -48,6 +48,16 @@ def axis_taps(n_in: int, n_out: int, kernel: int, stride: int, padding: int) -> 
     return (pos >= 0) & (pos < n_in)
 
 
+def tap_counts(input_hw: Tuple[int, int], output_hw: Tuple[int, int], kernel: Tuple[int, int],
+               stride: Tuple[int, int], padding: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)``: for each kernel row and column of a 2-D convolution, the number of output
+    rows / columns whose tap lands inside the input (taps in the zero padding left out). A
+    ``(c_out, c_in)`` kernel pair makes ``rows.sum() * cols.sum()`` connections."""
+    rows = axis_taps(input_hw[0], output_hw[0], kernel[0], stride[0], padding[0]).sum(0)
+    cols = axis_taps(input_hw[1], output_hw[1], kernel[1], stride[1], padding[1]).sum(0)
+    return rows, cols
+
+
 def connections(layer) -> int:
     """All synapses of the layer, zero weights included (NeuroBench's dense count per step).
 
@@ -64,10 +74,7 @@ def connections(layer) -> int:
     if layer.kind == "dense":
         return int(mask.sum()) if mask is not None else int(np.prod(layer.weight.shape))
     c_out, c_in, kh, kw = layer.weight.shape
-    _, h, w = layer.input_shape
-    _, h_out, w_out = layer.output_shape
-    rows = axis_taps(h, h_out, kh, layer.stride[0], layer.padding[0]).sum(0)   # outputs per kernel row
-    cols = axis_taps(w, w_out, kw, layer.stride[1], layer.padding[1]).sum(0)
+    rows, cols = tap_counts(layer.input_shape[1:], layer.output_shape[1:], (kh, kw), layer.stride, layer.padding)
     if mask is None:
         return int(c_out) * int(c_in) * int(rows.sum()) * int(cols.sum())
     return int(np.einsum("oiab,a,b->", mask, rows, cols))
