@@ -34,3 +34,11 @@ def hand_net() -> IntNetwork:
     l1 = dense_layer("fc1", [[60, 50, 0], [30, 0, 40]], [0, 640], vth=99, hop=1)
     l2 = dense_layer("fc2", [[100, -50], [50, 76]], [0, 0], vth=99, hop=2)
     return IntNetwork((3,), 8, "latency", [l1, l2])
+
+
+def torchrun_stderr(stderr: str, head: int = 3000, tail: int = 1500) -> str:
+    """What a failed torchrun run printed, for an assertion message: the start (a rank's own error,
+    e.g. the message before a SIGABRT) and the end (torchrun's summary of which rank failed)."""
+    if len(stderr) <= head + tail:
+        return stderr
+    return f"{stderr[:head]}\n[...]\n{stderr[-tail:]}"

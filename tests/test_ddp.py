@@ -9,6 +9,8 @@ import sys
 
 import torch
 
+from conftest import torchrun_stderr
+
 
 def test_torchrun_two_processes_trains_and_writes_one_model(tmp_path):
     out = tmp_path / "ddp.pt"
@@ -17,7 +19,7 @@ def test_torchrun_two_processes_trains_and_writes_one_model(tmp_path):
            "-m", "ttfs_deploy.cli", "train", "--data", "digits", "--arch", "FC16-FC10", "--T", "4",
            "--epochs", "2", "--limit", "256", "--batch-size", "32", "-o", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, torchrun_stderr(done.stderr)
     payload = torch.load(out, weights_only=True)
     assert payload["meta"]["epochs_done"] == 2
     log = [json.loads(line) for line in (tmp_path / "ddp.pt.log.jsonl").read_text().splitlines()]

@@ -22,6 +22,8 @@ from ttfs_deploy.train.bptt import bptt_step
 from ttfs_deploy.train.memory import SavedTensorMeter
 from ttfs_deploy.train.ottt import ottt_step
 
+from conftest import torchrun_stderr
+
 ALPHA = 4.0  # the sigmoid surrogate's slope (model/neuron.py)
 
 
@@ -197,7 +199,7 @@ def test_ottt_under_torchrun_two_processes(tmp_path):
            "--epochs", "2", "--limit", "256", "--batch-size", "32", "--encoder", "direct", "--init-gain", "0.02",
            "--qat-epochs", "0", "-o", str(out)]  # the generic options, not the digits recipe
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, torchrun_stderr(done.stderr)
     log = [json.loads(line) for line in (tmp_path / "ddp.pt.log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2] and log[-1]["test_accuracy"] > 0.3
 
